@@ -1,0 +1,79 @@
+"""Federated one-dimensional polynomial instances (CLAIMS.md section 1).
+
+Both instances are separable polynomials (family ``POLY``): client ``i``'s row of ``params`` holds the
+coefficients ``c_0, c_1, ...`` of ``f_i(x) = sum_k c_k x^k``.
+"""
+import numpy as np
+
+from theorybench.families import POLY
+from theorybench.params import Param
+from theorybench.problem import Constant, Problem, register_problem
+
+
+def quadratic_constants(a1, a2):
+    """Closed forms for ``f = mean_i (x^2/2 + a_i x) = x^2/2 + abar x``: ``x* = -abar``,
+    ``f* = -abar^2/2``, ``L = 1`` (every ``f_i`` is 1-smooth), ``f'(0) = abar``."""
+    abar = (a1 + a2) / 2.0
+    return {
+        "x_star": Constant(-abar, "closed form: f' = x + (a1 + a2)/2"),
+        "f_star": Constant(-abar * abar / 2.0, "closed form"),
+        "L": Constant(1.0, "closed form: f_i'' = 1"),
+        "grad_at_0": Constant(abar, "closed form: f'(0) = (a1 + a2)/2"),
+    }
+
+
+@register_problem("two-client-quadratic", [
+    Param("gamma", 1.0, "clipping parameter the instance is built for: a_1 = -gamma-1, a_2 = gamma+2",
+          low=0.0, low_open=True),
+    Param("a1", None, "client 1's linear coefficient (auto: -gamma-1)"),
+    Param("a2", None, "client 2's linear coefficient (auto: gamma+2)"),
+    Param("x0", 0.0, "start point x_0"),
+], reference="Liu, EPISODE talk (2023), two-client counterexample to local clipping")
+def two_client_quadratic(gamma, a1, a2, x0):
+    """Two-client quadratic ``f_i(x) = x^2/2 + a_i x`` with ``a_1 = -gamma-1``, ``a_2 = gamma+2``.
+
+    ``f = x^2/2 + x/2``, ``x* = -1/2``, ``f'(0) = 1/2``; deterministic. Local clipping from ``x0 = 0``
+    takes two opposite clipped steps that cancel exactly, so CELGC never moves (claim EP-1; the
+    stuck-ness conditions are DERIVED, see ``paper_checks.episode_iclr23``).
+    """
+    a1 = -gamma - 1.0 if a1 is None else a1
+    a2 = gamma + 2.0 if a2 is None else a2
+    params = np.array([[0.0, a1, 0.5], [0.0, a2, 0.5]])
+    return Problem("two-client-quadratic", POLY, params, 1, [x0], constants=quadratic_constants(a1, a2))
+
+
+EPISODE_H = (-1.0, 2.0)
+
+
+def quartic_minimisers(H, h=EPISODE_H):
+    """Stationary points of ``f = x^4 - 3x^3 - H hbar x^2 + x`` (roots of a cubic, numerically) and the
+    global minimiser among them."""
+    hbar = float(np.mean(h))
+    roots = np.roots([4.0, -9.0, -2.0 * H * hbar, 1.0])
+    real = np.sort(roots[np.abs(roots.imag) < 1e-12].real)
+    f = lambda x: x**4 - 3 * x**3 - H * hbar * x**2 + x
+    return real, real[np.argmin(f(real))]
+
+
+@register_problem("episode-quartic", [
+    Param("H", 1.0, "heterogeneity knob: f_i = x^4 - 3x^3 - H h_i x^2 + x, h = (-1, 2)", low=0.0),
+    Param("sigma", 1.0, "noise bound: stochastic gradient f_i'(x) + z, z ~ U(-sigma, sigma]", low=0.0),
+    Param("x0", 1.0, "start point x_0 (the authors' value is 1)"),
+], reference="Crawshaw, Bao, Liu, ICLR 2023, synthetic experiment (authors' MATLAB code)")
+def episode_quartic(H, sigma, x0):
+    """EPISODE's synthetic instance: N = 2, ``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x``, ``h = (-1, 2)``.
+
+    ``f = x^4 - 3x^3 - (H/2) x^2 + x``; stochastic gradients ``f_i'(x) + z`` with ``z ~ U(-sigma, sigma]``.
+    The paper's hyperparameters are eta = 0.01, gamma = 0.05 (step clipping, threshold 5), I = 8,
+    R = 500; H = 1 in the committed run, H = 4 is the heterogeneous case.
+    """
+    params = np.array([[0.0, 1.0, -H * hi, -3.0, 1.0] for hi in EPISODE_H])
+    stationary, xstar = quartic_minimisers(H)
+    f = lambda x: x**4 - 3 * x**3 - H * 0.5 * x**2 + x
+    consts = {
+        "x_star": Constant(float(xstar), "numerical: largest-value-decrease root of the cubic f' (numpy.roots)"),
+        "f_star": Constant(float(f(xstar)), "numerical: f(x_star)"),
+        "stationary_points": Constant(stationary.tolist(), "numerical: real roots of f'"),
+        "sigma": Constant(sigma, "paper: noise bound"),
+    }
+    return Problem("episode-quartic", POLY, params, 1, [x0], noise="uniform", sigma=sigma, constants=consts)

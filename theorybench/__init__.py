@@ -1,0 +1,21 @@
+"""theorybench: optimization papers' synthetic instances, run fast, held against the papers' claims.
+
+Quick start::
+
+    import theorybench as tb
+    res = tb.run("episode-quartic", "episode", problem_settings={"H": 4}, rounds=500, seed=0)
+    res.plot()
+    sw = tb.sweep("two-client-quadratic", "local-clip", grid={"eta": [0.25, 0.5, 1.0]}, rounds=50)
+    sw.to_dataframe()
+"""
+from .algorithms import ALGORITHMS, get_algorithm
+from .errors import TheoryBenchError
+from .params import Param
+from .problem import Constant, Problem, make_problem, problem_families, register_problem
+from .runner import record_schedule, run, run_batch, sweep
+
+__version__ = "0.1.0"
+
+__all__ = ["run", "sweep", "run_batch", "record_schedule", "make_problem", "problem_families",
+           "register_problem", "Problem", "Constant", "Param", "ALGORITHMS", "get_algorithm",
+           "TheoryBenchError", "__version__"]

@@ -1,0 +1,162 @@
+"""``run`` (one trajectory) and ``sweep`` (a labelled grid computed in parallel).
+
+Both go through :func:`run_batch`, which packs configurations into arrays and calls the algorithm's
+``prange`` kernel once per group of configurations with the same problem shape."""
+import itertools
+import math
+
+import numpy as np
+
+from .algorithms import get_algorithm
+from .errors import TheoryBenchError
+from .kernels import federated as fk
+from .problem import Problem, make_problem
+from .results import RunResult, STAT_NAMES, SweepResult
+
+MAX_DENSE_RECORD = 2001
+
+
+def record_schedule(rounds, points=200, dense_up_to=MAX_DENSE_RECORD):
+    """Rounds at which the trace is recorded: every round when ``rounds + 1 <= dense_up_to``,
+    else about ``points`` log-spaced rounds; always includes 0 and ``rounds``."""
+    if rounds + 1 <= dense_up_to:
+        return np.arange(rounds + 1, dtype=np.int64)
+    r = np.unique(np.round(np.logspace(0, math.log10(rounds), points)).astype(np.int64))
+    return np.unique(np.concatenate([[0], r, [rounds]])).astype(np.int64)
+
+
+def _check_rounds(rounds):
+    if isinstance(rounds, bool) or int(rounds) != rounds or rounds < 0:
+        raise TheoryBenchError(f"parameter 'rounds' must be a non-negative integer, got {rounds!r}")
+    return int(rounds)
+
+
+def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None):
+    """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
+    ``x0s[c]``) for ``rounds`` rounds. Returns ``(rec_rounds, x, loss, grad_norm, stats)`` with a
+    leading configuration axis."""
+    alg = get_algorithm(algorithm)
+    rounds = _check_rounds(rounds)
+    rec = record_schedule(rounds) if record is None else np.unique(
+        np.concatenate([[0], np.asarray(record, dtype=np.int64), [rounds]]))
+    if rec.min() < 0 or rec.max() > rounds:
+        raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
+    n = len(problems)
+    if not (len(settings) == len(seeds) == n):
+        raise ValueError("problems, settings and seeds must have the same length")
+    x0s = [p.x0 for p in problems] if x0s is None else x0s
+    dims = {p.dim for p in problems}
+    d = max(dims)
+    out_x = np.full((n, rec.size, d), np.nan)
+    out_loss = np.full((n, rec.size), np.nan)
+    out_g = np.full((n, rec.size), np.nan)
+    out_s = np.zeros((n, fk.N_STATS))
+    groups = {}
+    for c, p in enumerate(problems):
+        groups.setdefault((p.params.shape, p.dim, p.family, p.noise_code), []).append(c)
+    for (pshape, dim, family, ncode), idx in groups.items():
+        idx = np.asarray(idx)
+        params = np.stack([problems[c].params for c in idx])
+        hyper = np.stack([alg.pack(settings[c]) for c in idx])
+        x0 = np.stack([np.asarray(x0s[c], dtype=np.float64).reshape(dim) for c in idx])
+        sd = np.asarray([seeds[c] for c in idx], dtype=np.int64)
+        if (sd < 0).any():
+            raise TheoryBenchError("parameter 'seed' must be a non-negative integer")
+        ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
+        ox = np.empty((idx.size, rec.size, dim))
+        ol = np.empty((idx.size, rec.size))
+        og = np.empty((idx.size, rec.size))
+        os_ = np.empty((idx.size, fk.N_STATS))
+        fk.federated_batch(alg.code, family, params, hyper, x0, sd, ncode, ns, rounds, rec,
+                           ox, ol, og, os_)
+        out_x[idx, :, :dim] = ox
+        out_loss[idx] = ol
+        out_g[idx] = og
+        out_s[idx] = os_
+    return rec, out_x, out_loss, out_g, out_s
+
+
+def _rounds_from(rounds, steps, local_steps):
+    if (rounds is None) == (steps is None):
+        raise TheoryBenchError("give exactly one of 'rounds' (communication rounds) or 'steps'")
+    if rounds is not None:
+        return _check_rounds(rounds)
+    steps = _check_rounds(steps)
+    if steps % local_steps:
+        raise TheoryBenchError(f"'steps' ({steps}) must be a multiple of local_steps ({local_steps}) "
+                               "for a federated method; or give 'rounds'")
+    return steps // local_steps
+
+
+def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=None,
+        problem_settings=None, **hyper):
+    """One trajectory of ``algorithm`` on ``problem``.
+
+    problem: a registered name (built with ``problem_settings``) or a :class:`Problem`;
+    hyper: the algorithm's hyperparameters (defaults are the paper's); rounds: communication rounds
+    of ``local_steps`` steps each (or ``steps`` in total); x0: start (default: the problem's).
+    """
+    prob = make_problem(problem, **(problem_settings or {}))
+    alg = get_algorithm(algorithm)
+    settings = alg.resolve(hyper)
+    I = settings.get("local_steps", 1)
+    R = _rounds_from(rounds, steps, I)
+    x0 = prob.x0 if x0 is None else _start(x0, prob)
+    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record)
+    return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
+                     x[0, :, :prob.dim], loss[0], g[0], dict(zip(STAT_NAMES, s[0].tolist())))
+
+
+def _start(x0, prob):
+    x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    if x0.shape != (prob.dim,) or not np.isfinite(x0).all():
+        raise TheoryBenchError(f"parameter 'x0' must be {prob.dim} finite numbers, got {x0.tolist()}")
+    return x0
+
+
+def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=None, steps=None,
+          x0=None, record=None, problem_settings=None, **fixed):
+    """A grid of runs with named axes, computed in parallel.
+
+    grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (an axis that
+    shares its name with a hyperparameter is called ``problem_<name>``); seeds: a count or a list;
+    fixed: hyperparameters held fixed. Axes are in the order problem_grid, grid, then ``seed``.
+    """
+    alg = get_algorithm(algorithm)
+    grid = dict(grid or {})
+    problem_grid = dict(problem_grid or {})
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise TheoryBenchError("parameter 'seeds' must name at least one seed")
+    names = [("p", k) for k in problem_grid] + [("a", k) for k in grid]
+    values = [list(problem_grid[k]) for k in problem_grid] + [list(grid[k]) for k in grid]
+    for (_, k), v in zip(names, values):
+        if len(v) == 0:
+            raise TheoryBenchError(f"sweep axis {k!r} has no values")
+    dims = [f"problem_{k}" if (src == "p" and k in grid) else k for src, k in names] + ["seed"]
+    problems, settings, seed_of = [], [], []
+    cache = {}
+    for combo in itertools.product(*values, seed_list):
+        pset = dict(problem_settings or {})
+        hset = dict(fixed)
+        for (src, k), v in zip(names, combo[:-1]):
+            (pset if src == "p" else hset)[k] = v
+        key = tuple(sorted(pset.items()))
+        if key not in cache:
+            cache[key] = make_problem(problem, **pset)
+        problems.append(cache[key])
+        settings.append(alg.resolve(hset))
+        seed_of.append(combo[-1])
+    I_max = max(s.get("local_steps", 1) for s in settings)
+    R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
+    x0s = None if x0 is None else [_start(x0, p) for p in problems]
+    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record)
+    shape = tuple(len(v) for v in values) + (len(seed_list),)
+    steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
+    coords = {d: v for d, v in zip(dims, values + [seed_list])}
+    return SweepResult(problems[0].name, alg.name, tuple(dims), coords, rec,
+                       steps_arr.reshape(shape + (rec.size,)), x.reshape(shape + x.shape[1:]),
+                       loss.reshape(shape + (rec.size,)), g.reshape(shape + (rec.size,)),
+                       {k: s[:, i].reshape(shape) for i, k in enumerate(STAT_NAMES)},
+                       fixed={**{f"problem_{k}" if k in grid else k: v for k, v in (problem_settings or {}).items()},
+                              **fixed})
