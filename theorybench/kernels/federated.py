@@ -59,6 +59,8 @@ def _step(y, g, eta, gamma, convention, clip):
     """``y <- y - step``; a clipped step is ``length * g/||g||`` (exact cancellations stay exact)."""
     if clip:
         n = _norm(g)
+        if n == 0.0:  # a zero direction takes no step (its clipped step is undefined)
+            return
         length = gamma if convention == 0 else eta * gamma
         for j in range(y.shape[0]):
             y[j] -= length * (g[j] / n)
