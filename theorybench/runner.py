@@ -118,8 +118,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=N
           x0=None, record=None, problem_settings=None, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
-    grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (an axis that
-    shares its name with a hyperparameter is called ``problem_<name>``); seeds: a count or a list;
+    grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
+    that shares its name with one of the algorithm's hyperparameters is called ``problem_<name>``); seeds: a count or a list;
     fixed: hyperparameters held fixed. Axes are in the order problem_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
@@ -133,7 +133,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=N
     for (_, k), v in zip(names, values):
         if len(v) == 0:
             raise TheoryBenchError(f"sweep axis {k!r} has no values")
-    dims = [f"problem_{k}" if (src == "p" and k in grid) else k for src, k in names] + ["seed"]
+    hyper_names = {p.name for p in alg.params}
+    dims = [f"problem_{k}" if (src == "p" and k in hyper_names) else k for src, k in names] + ["seed"]
     problems, settings, seed_of = [], [], []
     cache = {}
     for combo in itertools.product(*values, seed_list):
@@ -158,5 +159,5 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=N
                        steps_arr.reshape(shape + (rec.size,)), x.reshape(shape + x.shape[1:]),
                        loss.reshape(shape + (rec.size,)), g.reshape(shape + (rec.size,)),
                        {k: s[:, i].reshape(shape) for i, k in enumerate(STAT_NAMES)},
-                       fixed={**{f"problem_{k}" if k in grid else k: v for k, v in (problem_settings or {}).items()},
+                       fixed={**{f"problem_{k}" if k in hyper_names else k: v for k, v in (problem_settings or {}).items()},
                               **fixed})

@@ -1,0 +1,274 @@
+"""The ``theorybench`` command line: list, run, sweep, check, figures.
+
+The contract (used by researchers' scripts; keep it stable)::
+
+    theorybench list [NAME]
+    theorybench run PROBLEM ALGORITHM [-p k=v ...] [-a k=v ...] (--rounds R | --steps T) [--x0 X]
+                    [--seed S] [--json] [--plot FILE]
+    theorybench sweep PROBLEM ALGORITHM [-p k=v1,v2 ...] [-a k=lo:hi ...] --rounds R [--seeds N] [--out CSV]
+    theorybench check [SELECTOR ...] [--full] [--control] [--json] [--report DIR]
+    theorybench figures [SELECTOR ...] [--full] [--out DIR]
+"""
+import argparse
+import math
+import os
+import sys
+
+from .errors import TheoryBenchError
+
+
+def _pairs(items, flag):
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise TheoryBenchError(f"{flag} expects name=value, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _values(text, name):
+    """``a,b,c`` | ``lo:hi`` (integers, inclusive) | ``lo:hi:n`` (n linear) | ``log:lo:hi:n`` (n log-spaced)."""
+    import numpy as np
+    try:
+        if text.startswith("log:"):
+            lo, hi, n = text[4:].split(":")
+            return [float(v) for v in np.geomspace(float(lo), float(hi), int(n))]
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) == 2:
+                lo, hi = int(parts[0]), int(parts[1])
+                return list(range(lo, hi + 1))
+            lo, hi, n = parts
+            return [float(v) for v in np.linspace(float(lo), float(hi), int(n))]
+    except ValueError:
+        raise TheoryBenchError(f"cannot read the values of {name!r}: {text!r} (use a,b,c | lo:hi | "
+                               "lo:hi:n | log:lo:hi:n)") from None
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _typed(param, values, owner):
+    return [param.validate(v, owner) for v in values]
+
+
+def cmd_list(args):
+    from .algorithms import ALGORITHMS
+    from .claims import papers
+    from .problem import problem_families
+    probs = problem_families()
+    if args.name:
+        name = args.name
+        if name in probs:
+            pf = probs[name]
+            print(f"problem {name}: {pf.reference}\n\n{pf.doc}\n\nparameters (-p):")
+            for p in pf.params:
+                print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
+            return 0
+        if name in ALGORITHMS:
+            a = ALGORITHMS[name]
+            print(f"algorithm {name}: {a.reference}\n\n{a.doc}\n\nhyperparameters (-a):")
+            for p in a.params:
+                print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
+            return 0
+        from .claims import select
+        claims = select([name])
+        for c in claims:
+            print(f"{c.id} ({c.paper}, {c.reference}; expected {c.expected})\n  {c.statement}\n"
+                  f"  negative control: {c.control}")
+        return 0
+    print("problems:")
+    for n, pf in sorted(probs.items()):
+        print(f"  {n:<24} {pf.reference}")
+    print("algorithms:")
+    for n, a in ALGORITHMS.items():
+        print(f"  {n:<24} {a.reference}")
+    print("claims:")
+    for p in papers().values():
+        for c in p.claims:
+            print(f"  {c.id:<8} {p.key:<18} {c.reference}")
+    print("figures (theorybench figures PAPER):")
+    for p in papers().values():
+        print(f"  {p.key:<24} {p.citation} (aliases: {', '.join(p.aliases) or '-'})")
+    print("\n`theorybench list NAME` shows a problem's or algorithm's parameters, or a paper's claims.")
+    return 0
+
+
+def _build_run_inputs(args):
+    from .algorithms import get_algorithm
+    from .problem import get_problem_family
+    pf = get_problem_family(args.problem)
+    alg = get_algorithm(args.algorithm)
+    return pf, alg, _pairs(args.p, "-p"), _pairs(args.a, "-a")
+
+
+def cmd_run(args):
+    import numpy as np
+    from .report import dumps
+    from .runner import run
+    pf, alg, pset, aset = _build_run_inputs(args)
+    x0 = None
+    if args.x0 is not None:
+        try:
+            x0 = [float(v) for v in args.x0.split(",")]
+        except ValueError:
+            raise TheoryBenchError(f"--x0 expects comma-separated numbers, got {args.x0!r}") from None
+    if args.seed < 0:
+        raise TheoryBenchError(f"--seed must be a non-negative integer, got {args.seed}")
+    res = run(pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
+              problem_settings=pset, **aset)
+    if args.plot:
+        from .plotting import new_figure, save
+        fig, axs = new_figure(ncols=2, width=8.0)
+        res.plot(axs[0][0], y="x")
+        res.plot(axs[0][1], y="grad_norm")
+        fig.suptitle(f"{pf.name} / {alg.name}")
+        stem, ext = os.path.splitext(args.plot)
+        fig.savefig(args.plot if ext else stem + ".png")
+        from .plotting import pyplot
+        pyplot().close(fig)
+    if args.json:
+        print(dumps(res.to_dict()))
+        return 0
+    fin = res.to_dict()["final"]
+    print(f"{pf.name} / {alg.name}  settings {res.settings}  problem {res.problem_settings}  seed {res.seed}")
+    k = np.unique(np.linspace(0, res.rounds.size - 1, min(8, res.rounds.size)).astype(int))
+    print(f"{'round':>8} {'x':>24} {'loss':>14} {'|grad f|':>12}")
+    for i in k:
+        print(f"{res.rounds[i]:>8} {np.array2string(res.x[i], precision=6):>24} {res.loss[i]:>14.6g} {res.grad_norm[i]:>12.4g}")
+    if res.diverged:
+        print(f"DIVERGED at round {res.diverged_at} (iterate or loss not finite or beyond 1e150)")
+    print(f"final: x = {fin['x']}, loss = {fin['loss']}, |grad f| = {fin['grad_norm']}")
+    return 0
+
+
+def cmd_sweep(args):
+    from .runner import sweep
+    pf, alg, pset, aset = _build_run_inputs(args)
+    pparams = {p.name: p for p in pf.params}
+    aparams = {p.name: p for p in alg.params}
+    from .errors import unknown
+    pgrid, agrid, pfixed, afixed = {}, {}, {}, {}
+    for k, v in pset.items():
+        if k not in pparams:
+            raise unknown(f"parameter of problem {pf.name!r}", k, pparams)
+        vals = _typed(pparams[k], _values(v, k), f"problem {pf.name!r}")
+        (pgrid if len(vals) > 1 else pfixed)[k] = vals if len(vals) > 1 else vals[0]
+    for k, v in aset.items():
+        if k not in aparams:
+            raise unknown(f"parameter of algorithm {alg.name!r}", k, aparams)
+        vals = _typed(aparams[k], _values(v, k), f"algorithm {alg.name!r}")
+        (agrid if len(vals) > 1 else afixed)[k] = vals if len(vals) > 1 else vals[0]
+    if args.seeds < 1:
+        raise TheoryBenchError(f"--seeds must be >= 1, got {args.seeds}")
+    n = math.prod(len(v) for v in list(pgrid.values()) + list(agrid.values())) * args.seeds
+    print(f"sweep: {n} configurations ...", file=sys.stderr)
+    sw = sweep(pf.name, alg.name, agrid, pgrid, seeds=args.seeds, rounds=args.rounds, steps=args.steps,
+               problem_settings=pfixed, **afixed)
+    df = sw.to_dataframe(every_record=not args.final_only)
+    if args.out:
+        df.to_csv(args.out, index=False)
+        print(f"wrote {len(df)} rows to {args.out}", file=sys.stderr)
+    else:
+        df.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _run_claims(selectors, full, control, quiet):
+    from .claims import select
+    from .report import Progress
+    claims = select(selectors)
+    prog = Progress(len(claims), enabled=not quiet)
+    results = []
+    for c in claims:
+        prog.start(c.id)
+        r = c.run("full" if full else "quick", control=control)
+        results.append(r)
+        prog.finish(c.id, r.evidence.verdict)
+    return results
+
+
+def cmd_check(args):
+    from .report import as_json, dumps, provenance, table, write_report
+    results = _run_claims(args.selectors, args.full, args.control, quiet=False)
+    prov = provenance()
+    outdir = args.report or "theorybench-report"
+    path = write_report(results, outdir, prov, with_figures=not args.no_figures)
+    if args.json:
+        print(dumps(as_json(results, prov)))
+    else:
+        print(table(results))
+        print(f"\nreport: {path}")
+        unexpected = [r.claim.id for r in results if not r.as_expected]
+        print("all verdicts as expected" if not unexpected else f"UNEXPECTED verdicts: {', '.join(unexpected)}")
+    return 0 if all(r.as_expected for r in results) else 1
+
+
+def default_figures_dir():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    repo = os.path.join(here, "figures")
+    return repo if os.path.isdir(repo) else os.path.join(os.getcwd(), "figures")
+
+
+def cmd_figures(args):
+    from .report import save_plots
+    results = _run_claims(args.selectors, args.full, False, quiet=False)
+    out = args.out or default_figures_dir()
+    written = save_plots(results, out)
+    for cid, paths in written.items():
+        for p in paths:
+            print(f"{cid}: {p} (+ .pdf)")
+    return 0
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(prog="theorybench", description="Verify optimization papers' claims numerically.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="problems, algorithms, claims, figures; or one of them in detail")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(fn=cmd_list)
+    for name, fn, hlp in (("run", cmd_run, "one trajectory"), ("sweep", cmd_sweep, "a grid of runs to a tidy CSV")):
+        p = sub.add_parser(name, help=hlp)
+        p.add_argument("problem")
+        p.add_argument("algorithm")
+        p.add_argument("-p", action="append", metavar="NAME=VALUE", help="problem parameter")
+        p.add_argument("-a", action="append", metavar="NAME=VALUE", help="algorithm hyperparameter")
+        g = p.add_mutually_exclusive_group(required=True)
+        g.add_argument("--rounds", type=int, help="communication rounds (of local_steps steps each)")
+        g.add_argument("--steps", type=int, help="total steps (single-machine methods)")
+        if name == "run":
+            p.add_argument("--x0", help="start point, comma-separated")
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--json", action="store_true", help="print the result as JSON")
+            p.add_argument("--plot", metavar="FILE", help="save a plot of x_r and |grad f(x_r)|")
+        else:
+            p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1")
+            p.add_argument("--out", metavar="CSV")
+            p.add_argument("--final-only", action="store_true", help="one row per configuration")
+        p.set_defaults(fn=fn)
+    p = sub.add_parser("check", help="run claims and report verdicts")
+    p.add_argument("selectors", nargs="*", help="claim ids (EP-1) or papers (episode); default all")
+    p.add_argument("--full", action="store_true", help="the paper's sizes")
+    p.add_argument("--control", action="store_true", help="run the negative controls (each must FAIL)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--report", metavar="DIR", help="report folder (default ./theorybench-report)")
+    p.add_argument("--no-figures", action="store_true", help="skip drawing the report's figures")
+    p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("figures", help="rewrite the committed figures/ of the selected papers")
+    p.add_argument("selectors", nargs="*")
+    p.add_argument("--full", action="store_true")
+    p.add_argument("--out", metavar="DIR", help="default: the repository's figures/")
+    p.set_defaults(fn=cmd_figures)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except TheoryBenchError as e:
+        print(f"theorybench: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
