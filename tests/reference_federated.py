@@ -1,0 +1,203 @@
+"""Plain NumPy reference implementations of the federated methods of CLAIMS.md section 1.
+
+Written from the pseudocode in CLAIMS.md (sections 0 and 1), not from the Numba kernel: one Python
+loop over rounds, one over clients, one over local steps, NumPy arithmetic per step. These functions
+are the oracle that ``tests/test_kernels_reference.py`` holds ``theorybench.kernels.federated``
+against.
+
+Notation (the papers'): N clients, I local steps per round (``local_steps``), R rounds, stepsize
+``eta``, clipping parameter ``gamma``, server iterate ``x_r`` (round 0 is ``x0``), client local iterate
+``y``.
+
+Clipping conventions (CLAIMS.md section 0):
+
+* ``"step"``: ``y <- y - min(eta, gamma/||g||) g``; clipped iff ``||g|| > gamma/eta``; a clipped step
+  has length ``gamma``.
+* ``"grad"``: ``y <- y - eta min(1, gamma/||g||) g``; clipped iff ``||g|| > gamma``; a clipped step has
+  length ``eta*gamma``.
+
+A clipped step is computed as ``length * (g/||g||)`` so that exact cancellations stay exact; a zero
+direction under clipping takes no step.
+
+Noise contract (shared with the kernels, see ``theorybench.rng``): client ``i``'s ``k``-th stochastic
+gradient (``k`` counts from 0 over the whole run, per client, one increment per gradient evaluation)
+has noise ``theorybench.rng.noise(kind, sigma, seed, i, k*d + j)`` added to coordinate ``j`` of the
+exact gradient.
+"""
+import numpy as np
+from numpy.polynomial import polynomial as P
+
+from theorybench import rng
+
+ALGOS = ("fedavg", "local-clip", "episode", "clipped-minibatch")
+CONVENTIONS = ("step", "grad")
+
+
+# --------------------------------------------------------------------------- exact gradient oracles
+
+def poly_client_grads(coef_rows, d=1):
+    """Exact gradients of separable polynomials, independent of the kernels' Horner code.
+
+    ``coef_rows[i]`` holds, for each coordinate ``j`` in turn, the coefficients ``c_0, ..., c_K`` of
+    ``sum_k c_k x_j^k`` (lowest degree first, the layout of ``Problem.params``). Returns a list of
+    callables ``grad_i(x) -> ndarray (d,)`` built with ``numpy.polynomial``.
+    """
+    grads = []
+    for row in coef_rows:
+        row = np.asarray(row, dtype=np.float64)
+        kp1 = row.size // d
+        ders = [P.polyder(row[j * kp1:(j + 1) * kp1]) for j in range(d)]
+
+        def grad(x, ders=ders):
+            x = np.asarray(x, dtype=np.float64)
+            return np.array([P.polyval(x[j], ders[j]) for j in range(len(ders))])
+        grads.append(grad)
+    return grads
+
+
+def two_client_quadratic_grads(gamma=1.0, a1=None, a2=None):
+    """``f_i(x) = x^2/2 + a_i x`` with ``a_1 = -gamma-1``, ``a_2 = gamma+2`` (CLAIMS.md section 1)."""
+    a1 = -gamma - 1.0 if a1 is None else a1
+    a2 = gamma + 2.0 if a2 is None else a2
+    return poly_client_grads([[0.0, a, 0.5] for a in (a1, a2)])
+
+
+def episode_quartic_grads(H=1.0, h=(-1.0, 2.0)):
+    """``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x`` with ``h = (-1, 2)`` (CLAIMS.md section 1)."""
+    return poly_client_grads([[0.0, 1.0, -H * hi, -3.0, 1.0] for hi in h])
+
+
+# --------------------------------------------------------------------------- noise
+
+def make_noise_fn(kind, sigma, seed):
+    """``noise_fn(i, k, d)``: the noise vector of client ``i``'s ``k``-th stochastic gradient in
+    dimension ``d``; coordinate ``j`` is ``rng.noise(kind, sigma, seed, i, k*d + j)``.
+
+    ``kind``: ``rng.NOISE_NONE`` / ``NOISE_UNIFORM`` / ``NOISE_GAUSSIAN`` (or their names).
+    Returns None when there is no noise.
+    """
+    if isinstance(kind, str):
+        kind = rng.NOISE_NAMES[kind]
+    if kind == rng.NOISE_NONE or sigma == 0.0:
+        return None
+
+    def noise_fn(i, k, d):
+        return np.array([rng.noise(kind, float(sigma), int(seed), int(i), int(k * d + j))
+                         for j in range(d)])
+    return noise_fn
+
+
+class StochasticOracle:
+    """``oracle(i, x)`` = exact ``grad f_i(x)`` + client ``i``'s next noise vector; keeps the per-client
+    draw counters ``k`` of the noise contract."""
+
+    def __init__(self, client_grads, noise_fn=None):
+        self.client_grads = list(client_grads)
+        self.noise_fn = noise_fn
+        self.counts = [0] * len(self.client_grads)
+
+    def __call__(self, i, x):
+        g = np.array(self.client_grads[i](x), dtype=np.float64).reshape(-1)
+        if self.noise_fn is not None:
+            g = g + self.noise_fn(i, self.counts[i], g.shape[0])
+        self.counts[i] += 1
+        return g
+
+
+# --------------------------------------------------------------------------- clipping
+
+def threshold(eta, gamma, convention):
+    """Norm above which a direction is clipped: ``gamma/eta`` (step) or ``gamma`` (grad)."""
+    if convention == "step":
+        return gamma / eta
+    if convention == "grad":
+        return gamma
+    raise ValueError(f"convention must be 'step' or 'grad', got {convention!r}")
+
+
+def clipped_length(eta, gamma, convention):
+    """Length of a clipped step: ``gamma`` (step) or ``eta*gamma`` (grad)."""
+    return gamma if convention == "step" else eta * gamma
+
+
+def take_step(y, g, eta, gamma, convention, clip):
+    """``y - eta g`` if not ``clip``, else ``y - length * (g/||g||)`` (no step if ``g = 0``)."""
+    if not clip:
+        return y - eta * g
+    norm = np.linalg.norm(g)
+    if norm == 0.0:
+        return y
+    return y - clipped_length(eta, gamma, convention) * (g / norm)
+
+
+def _mean(vectors):
+    """``(v_1 + ... + v_n)/n`` summed left to right."""
+    total = np.zeros_like(vectors[0])
+    for v in vectors:
+        total = total + v
+    return total / len(vectors)
+
+
+# --------------------------------------------------------------------------- algorithms
+
+def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_steps=1,
+                  convention="step", noise_fn=None, counts=None):
+    """Server iterates ``[x_0, ..., x_R]`` of ``algo`` in plain NumPy.
+
+    algo: ``"fedavg"`` (Local SGD), ``"local-clip"`` (CELGC), ``"episode"`` (EPISODE) or
+    ``"clipped-minibatch"``; client_grads: N callables ``grad f_i(x)`` (exact); x0: start;
+    rounds: R; eta, gamma, local_steps (I), convention: as in CLAIMS.md; noise_fn: see
+    :func:`make_noise_fn` (None: deterministic); counts: an optional dict that receives
+    ``"clipped"`` and ``"steps"``, the number of clipped updates and of updates (local steps, or
+    server steps for clipped minibatch SGD).
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
+    oracle = StochasticOracle(client_grads, noise_fn)
+    N = len(oracle.client_grads)
+    I = int(local_steps)
+    x = np.array(x0, dtype=np.float64).reshape(-1)
+    xs = [x.copy()]
+    n_clipped = n_steps = 0
+    for r in range(rounds):
+        if algo == "clipped-minibatch":
+            # every client draws I stochastic gradients at x_r; one clipped server step on their mean
+            draws = []
+            for i in range(N):
+                for _ in range(I):
+                    draws.append(oracle(i, x))
+            gbar = _mean(draws)
+            clip = np.linalg.norm(gbar) > threshold(eta, gamma, convention)
+            x = take_step(x, gbar, eta, gamma, convention, clip)
+            n_clipped += bool(clip)
+            n_steps += 1
+        else:
+            if algo == "episode":
+                # G_r^i at x_r (client i's first draw of the round); G_r decides clipping for the round
+                G_i = [oracle(i, x) for i in range(N)]
+                G = _mean(G_i)
+                clip_r = np.linalg.norm(G) > threshold(eta, gamma, convention)
+            finals = []
+            for i in range(N):
+                y = x.copy()
+                for _ in range(I):
+                    g = oracle(i, y)
+                    if algo == "fedavg":
+                        clip = False
+                        y = y - eta * g
+                    elif algo == "local-clip":
+                        clip = np.linalg.norm(g) > threshold(eta, gamma, convention)
+                        y = take_step(y, g, eta, gamma, convention, clip)
+                    else:  # episode
+                        clip = clip_r
+                        direction = g - G_i[i] + G
+                        y = take_step(y, direction, eta, gamma, convention, clip)
+                    n_clipped += bool(clip)
+                    n_steps += 1
+                finals.append(y)
+            x = _mean(finals)
+        xs.append(x.copy())
+    if counts is not None:
+        counts["clipped"] = n_clipped
+        counts["steps"] = n_steps
+    return xs
