@@ -162,7 +162,8 @@ def _plot_ep1(maps, control):
         ax.set_xlabel(r"stepsize $\eta$")
         ax.set_ylabel("local steps $I$")
         ax.set_title(f"{conv} clipping, $\\gamma$ = {gm:g}" + (" (control)" if control else ""))
-    axs[0][0].legend(loc="upper right", fontsize=7)
+    handles, labels = axs[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.06))
     return fig
 
 
@@ -206,9 +207,11 @@ def check_ep2(size="quick", control=False):
     worst = int(np.nanargmax(np.where(np.isfinite(err), err, np.inf)))
     n_ok = int(((err <= CONVERGED_TOL) & (gn <= CONVERGED_TOL) & ~div).sum())
     ok = n_ok == len(pts) and all(proof.values())
-    # the figure maps eta in (0, 2): the 1 < eta < 2 region is outside the claim
+    # the figure maps eta in (0, 2) at a small gamma, where the 1 < eta < 2 trap (outside the claim) shows
     fig_etas = [k / 16 for k in range(1, 32)]
-    fpts, ferr, _, _ = _ep2_runs("local-clip" if control else "episode", [1.0], fig_etas, list(range(1, 11)), 400)
+    fig_gamma = 0.125
+    fpts, ferr, _, _ = _ep2_runs("local-clip" if control else "episode", [fig_gamma], fig_etas,
+                                 list(range(1, 11)), 400)
     return Evidence(
         verdict(ok), measured=f"{n_ok}/{len(pts)} converged; worst |x_R - x*| = {err[worst]:.2e}",
         predicted=f"{len(pts)}/{len(pts)} with |x_R - x*|, |f'(x_R)| <= {CONVERGED_TOL:g}",
@@ -217,23 +220,29 @@ def check_ep2(size="quick", control=False):
              f"{len(pts) - n_ok} grid points did not converge (worst at gamma, eta, I, conv = {pts[worst]})"),
         details={"points": len(pts), "converged": n_ok, "worst_error": float(err[worst]),
                  "worst_point": list(pts[worst]), "rounds": rounds, "sympy_proof": proof},
-        seeds=[0], plots={"ep2_convergence_map": lambda: _plot_ep2(fpts, ferr, control)})
+        seeds=[0], plots={"ep2_convergence_map": lambda: _plot_ep2(fpts, ferr, fig_gamma, control)})
 
 
-def _plot_ep2(pts, err, control):
+def _plot_ep2(pts, err, gamma, control):
     from theorybench.plotting import new_figure
     fig, axs = new_figure(ncols=2, width=8.0, height=3.2)
+    etas = sorted({p[1] for p in pts})
+    Is = sorted({p[2] for p in pts})
     for ax, conv in zip(axs[0], ("step", "grad")):
-        sel = [k for k, p in enumerate(pts) if p[3] == conv]
-        e = np.array([pts[k][1] for k in sel]); I = np.array([pts[k][2] for k in sel])
-        z = np.log10(np.maximum(err[sel], 1e-17))
-        sc = ax.scatter(e, I, c=z, cmap="viridis", vmin=-17, vmax=0, marker="s", s=30)
-        ax.axvline(1.0, color="k", lw=1, ls="--")
-        ax.text(1.02, I.max(), r"$\eta > 1$: outside the claim", fontsize=7, va="top")
-        ax.set_xlabel(r"stepsize $\eta$ ($\gamma = 1$)")
+        Z = np.full((len(Is), len(etas)), np.nan)
+        for k, p in enumerate(pts):
+            if p[3] == conv:
+                Z[Is.index(p[2]), etas.index(p[1])] = np.log10(max(err[k], 1e-17))
+        de = etas[1] - etas[0]
+        mesh = ax.pcolormesh(np.array(etas + [etas[-1] + de]) - de / 2, np.arange(len(Is) + 1) + 0.5, Z,
+                             cmap="viridis", vmin=-17, vmax=0, shading="flat")
+        ax.grid(False)
+        ax.axvline(1.0, color="w", lw=1.2, ls="--")
+        ax.text(1.03, len(Is) + 0.3, r"$\eta > 1$: outside the claim", color="w", fontsize=7, va="top")
+        ax.set_xlabel(rf"stepsize $\eta$ ($\gamma = {gamma:g}$)")
         ax.set_ylabel("local steps $I$")
         ax.set_title(f"{'CELGC (control)' if control else 'EPISODE'}, {conv} clipping")
-    fig.colorbar(sc, ax=axs[0].tolist(), label=r"$\log_{10} |x_R - x^*|$")
+    fig.colorbar(mesh, ax=axs[0].tolist(), label=r"$\log_{10} |x_R - x^*|$ after 400 rounds")
     return fig
 
 

@@ -15,7 +15,9 @@ LABELS = {"episode": "EPISODE", "local-clip": "CELGC (local clipping)", "fedavg"
 
 
 def pyplot():
+    import logging
     import matplotlib
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # PDF font subsetting chatter
     if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() not in ("agg", "pdf"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt

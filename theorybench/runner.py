@@ -114,13 +114,15 @@ def _start(x0, prob):
     return x0
 
 
-def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=None, steps=None,
-          x0=None, record=None, problem_settings=None, **fixed):
+def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
+          steps=None, x0=None, record=None, problem_settings=None, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
     that shares its name with one of the algorithm's hyperparameters is called ``problem_<name>``); seeds: a count or a list;
-    fixed: hyperparameters held fixed. Axes are in the order problem_grid, grid, then ``seed``.
+    tied_grid: ``{name: values}`` set both as the problem parameter and as the hyperparameter ``name``
+    (the two-client quadratic built for the clipping gamma it is run with); fixed: hyperparameters held
+    fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
     grid = dict(grid or {})
@@ -128,8 +130,10 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=N
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
         raise TheoryBenchError("parameter 'seeds' must name at least one seed")
-    names = [("p", k) for k in problem_grid] + [("a", k) for k in grid]
-    values = [list(problem_grid[k]) for k in problem_grid] + [list(grid[k]) for k in grid]
+    tied_grid = dict(tied_grid or {})
+    names = [("p", k) for k in problem_grid] + [("t", k) for k in tied_grid] + [("a", k) for k in grid]
+    values = ([list(problem_grid[k]) for k in problem_grid] + [list(tied_grid[k]) for k in tied_grid]
+              + [list(grid[k]) for k in grid])
     for (_, k), v in zip(names, values):
         if len(v) == 0:
             raise TheoryBenchError(f"sweep axis {k!r} has no values")
@@ -141,7 +145,10 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, seeds=1, rounds=N
         pset = dict(problem_settings or {})
         hset = dict(fixed)
         for (src, k), v in zip(names, combo[:-1]):
-            (pset if src == "p" else hset)[k] = v
+            if src in ("p", "t"):
+                pset[k] = v
+            if src in ("a", "t"):
+                hset[k] = v
         key = tuple(sorted(pset.items()))
         if key not in cache:
             cache[key] = make_problem(problem, **pset)
