@@ -238,7 +238,7 @@ def _plot_ep2(pts, err, gamma, control):
                              cmap="viridis", vmin=-17, vmax=0, shading="flat")
         ax.grid(False)
         ax.axvline(1.0, color="w", lw=1.2, ls="--")
-        ax.text(1.03, len(Is) + 0.3, r"$\eta > 1$: outside the claim", color="w", fontsize=7, va="top")
+        ax.text(1.03, len(Is) + 0.3, r"$\eta > 1$: outside", color="w", fontsize=7, va="top")
         ax.set_xlabel(rf"stepsize $\eta$ ($\gamma = {gamma:g}$)")
         ax.set_ylabel("local steps $I$")
         ax.set_title(f"{'CELGC (control)' if control else 'EPISODE'}, {conv} clipping")
