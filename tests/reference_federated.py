@@ -161,12 +161,12 @@ def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_st
     n_clipped = n_steps = 0
     for r in range(rounds):
         if algo == "clipped-minibatch":
-            # every client draws I stochastic gradients at x_r; one clipped server step on their mean
-            draws = []
+            # every client averages I stochastic gradients at x_r; one clipped server step on the
+            # mean of the clients' averages
+            client_means = []
             for i in range(N):
-                for _ in range(I):
-                    draws.append(oracle(i, x))
-            gbar = _mean(draws)
+                client_means.append(_mean([oracle(i, x) for _ in range(I)]))
+            gbar = _mean(client_means)
             clip = np.linalg.norm(gbar) > threshold(eta, gamma, convention)
             x = take_step(x, gbar, eta, gamma, convention, clip)
             n_clipped += bool(clip)

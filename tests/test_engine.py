@@ -48,7 +48,7 @@ def test_same_seed_same_numbers_on_any_thread_count(tmp_path):
 def test_second_process_loads_kernels_from_cache(tmp_path):
     code = textwrap.dedent("""
         import theorybench as tb
-        from theorybench.kernels.federated import federated_batch
+        from theorybench.kernels.federated import batch as federated_batch
         tb.run("episode-quartic", "episode", rounds=3)
         st = federated_batch.stats
         print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))

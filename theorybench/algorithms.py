@@ -1,23 +1,31 @@
 """The algorithms the kernels implement, with their hyperparameters as named slots of one float vector.
 
-Each :class:`Algorithm` names its kernel, its code inside that kernel, and its declared
+Each :class:`Algorithm` names its kernel module, its code inside that kernel, and its declared
 hyperparameters (defaults are the papers' values; ``convention`` defaults to ``step``, as in the
-authors' code)."""
+authors' code). Kernel modules are listed in ``KERNELS``: each has ``batch``, ``SLOTS``, ``DEFAULTS``."""
 from dataclasses import dataclass
+import importlib
 
 import numpy as np
 
 from .errors import unknown
-from .kernels import federated as fk
 from .params import Param, resolve
 
-CONVENTIONS = {"step": 0, "grad": 1}
+# kernel name -> module; loaded on first use
+KERNELS = {"federated": "theorybench.kernels.federated",
+           "scaffold": "theorybench.kernels.scaffold",
+           "localgdj": "theorybench.kernels.localgdj"}
+CHOICE_CODES = {"convention": {"step": 0, "grad": 1}, "participation": {"uniform": 0, "cyclic": 1}}
+
+
+def kernel_module(name):
+    return importlib.import_module(KERNELS[name])
 
 
 @dataclass(frozen=True)
 class Algorithm:
     name: str
-    kernel: str          # which kernel module runs it ("federated")
+    kernel: str          # which kernel module runs it (a key of KERNELS)
     code: int            # the algorithm code inside that kernel
     params: tuple
     doc: str
@@ -27,36 +35,25 @@ class Algorithm:
         return resolve(self.params, given, f"algorithm {self.name!r}")
 
     def pack(self, settings):
-        """The kernel's hyperparameter vector for validated ``settings``."""
-        h = np.zeros(fk.N_HYPER)
-        h[fk.H_ETA] = settings.get("eta", 0.0)
-        h[fk.H_GAMMA] = settings.get("gamma", np.inf)
-        h[fk.H_LOCAL_STEPS] = settings.get("local_steps", 1)
-        h[fk.H_CONVENTION] = CONVENTIONS[settings.get("convention", "step")]
+        """The kernel's hyperparameter vector for validated ``settings`` (slots the algorithm does not
+        declare take the kernel's defaults)."""
+        mod = kernel_module(self.kernel)
+        h = np.empty(len(mod.SLOTS))
+        for k, name in enumerate(mod.SLOTS):
+            v = settings.get(name, mod.DEFAULTS[name])
+            if name in CHOICE_CODES and isinstance(v, str):
+                v = CHOICE_CODES[name][v]
+            h[k] = v
         return h
 
 
-_ETA = Param("eta", 0.01, "stepsize eta", low=0.0, low_open=True)
-_GAMMA = Param("gamma", 0.05, "clipping parameter gamma (threshold gamma/eta under step clipping, "
-               "gamma under gradient clipping)", low=0.0, low_open=True)
-_I = Param("local_steps", 8, "local steps I per communication round", kind="int", low=1, high=10**7)
-_CONV = Param("convention", "step", "clipping convention: step (x - min(eta, gamma/|g|) g, the authors' "
-              "code) or grad (x - eta min(1, gamma/|g|) g)", kind="choice", choices=("step", "grad"))
+ALGORITHMS: dict = {}
 
-ALGORITHMS = {a.name: a for a in [
-    Algorithm("fedavg", "federated", fk.FEDAVG, (_ETA, _I),
-              "Local SGD / FedAvg: I steps y <- y - eta g per client, then the server averages.",
-              "McMahan et al. 2017"),
-    Algorithm("local-clip", "federated", fk.LOCAL_CLIP, (_ETA, _GAMMA, _I, _CONV),
-              "CELGC: every local step clipped on the client's own stochastic gradient; average every I steps.",
-              "Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
-    Algorithm("episode", "federated", fk.EPISODE, (_ETA, _GAMMA, _I, _CONV),
-              "EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
-              "Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"),
-    Algorithm("clipped-minibatch", "federated", fk.CLIPPED_MINIBATCH, (_ETA, _GAMMA, _I, _CONV),
-              "Clipped minibatch SGD: each client averages I stochastic gradients at x_r; one clipped server step.",
-              "Crawshaw, Bao, Liu, NeurIPS 2023"),
-]}
+
+def register_algorithm(alg):
+    """Add an :class:`Algorithm` to the registry (kernels of other families use this too)."""
+    ALGORITHMS[alg.name] = alg
+    return alg
 
 
 def get_algorithm(name):
@@ -65,3 +62,40 @@ def get_algorithm(name):
     if name not in ALGORITHMS:
         raise unknown("algorithm", name, ALGORITHMS)
     return ALGORITHMS[name]
+
+
+ETA = Param("eta", 0.01, "stepsize eta", low=0.0, low_open=True)
+GAMMA = Param("gamma", 0.05, "clipping parameter gamma (threshold gamma/eta under step clipping, "
+              "gamma under gradient clipping)", low=0.0, low_open=True)
+LOCAL_STEPS = Param("local_steps", 8, "local steps I per communication round", kind="int", low=1, high=10**7)
+CONVENTION = Param("convention", "step", "clipping convention: step (x - min(eta, gamma/|g|) g, the authors' "
+                   "code) or grad (x - eta min(1, gamma/|g|) g)", kind="choice", choices=("step", "grad"))
+CLIENTS_PER_ROUND = Param("clients_per_round", 0, "S: clients sampled uniformly without replacement each "
+                          "round (0: all N)", kind="int", low=0, high=10**6)
+
+_FED = (ETA, LOCAL_STEPS, CLIENTS_PER_ROUND)
+_CLIP = (ETA, GAMMA, LOCAL_STEPS, CONVENTION, CLIENTS_PER_ROUND)
+
+for _a in [
+    Algorithm("fedavg", "federated", 0, _FED,
+              "Local SGD / FedAvg: I steps y <- y - eta g per client, then the server averages.",
+              "McMahan et al. 2017"),
+    Algorithm("local-clip", "federated", 1, _CLIP,
+              "CELGC: every local step clipped on the client's own stochastic gradient; average every I steps.",
+              "Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
+    Algorithm("episode", "federated", 2, _CLIP,
+              "EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
+              "Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"),
+    Algorithm("clipped-minibatch", "federated", 3, _CLIP,
+              "Clipped minibatch SGD: each sampled client averages I stochastic gradients at x_r; one clipped "
+              "server step on their mean.", "Crawshaw, Bao, Liu, NeurIPS 2023"),
+    Algorithm("episode++", "federated", 4, _CLIP,
+              "EPISODE++: client memories c_i and c = mean c_i; direction g - c_i + c; clip iff ||c|| exceeds "
+              "the threshold (inferred); sampled clients refresh their memories after the round.",
+              "Crawshaw, Bao, Liu, NeurIPS 2023"),
+    Algorithm("naive-parallel-clip", "federated", 5, _CLIP,
+              "Naive parallel clipping (INFERRED reading): each sampled client clips its own mean of I "
+              "stochastic gradients at x_r; the server averages the clipped steps.",
+              "Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"),
+]:
+    register_algorithm(_a)

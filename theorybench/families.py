@@ -5,19 +5,37 @@ A problem is a family code plus a parameter array ``params`` of shape ``(n_clien
 ``f = (1/N) sum_i f_i``. The kernels call :func:`client_value` / :func:`client_grad`, which dispatch on
 the integer family code, so one compiled kernel serves every family (one compile, cached on disk).
 
-Families
+Families (row ``c = params[i]``; every family is a sum over coordinates unless said otherwise)
 --------
-``POLY`` (0): separable per-coordinate polynomials,
-    ``f_i(x) = sum_j sum_k c[i, j (K+1) + k] x_j^k`` with ``K + 1 = n_par / d``.
-    The two-client quadratic ``x^2/2 + a_i x`` and the EPISODE quartic
-    ``x^4 - 3x^3 - H h_i x^2 + x`` are both of this form. Evaluated by Horner's rule (exact on the
-    dyadic grids the EP-1 check uses).
+``POLY`` (0): per-coordinate polynomials ``sum_j sum_k c[j (K+1) + k] x_j^k`` (``K + 1 = n_par / d``),
+    evaluated by Horner's rule. The two-client quadratic and the EPISODE quartic.
+``RAMP`` (1): ``c[0] * sum_j psi_w(x_j)`` with ``w = c[1]`` and the C^1 ramp ``psi_w(x) = x`` (x >= 0),
+    ``x + x^2/(2w)`` (-w <= x < 0), ``-w/2`` (x < -w): ``psi_w' = 1``, ``1 + x/w``, ``0``
+    (1/w-smooth, bounded below by -w/2). Lower-bound regime A.
+``COSH`` (2): ``c[0] * sum_j (cosh(c[1] x_j) - 1)``: ``A (cosh(L1 x) - 1)`` is (A L1^2, L1)-smooth.
+    Lower-bound regime B.
+``HUBER`` (3): ``sum_j h(x_j)`` with ``h(x) = 2 eps |x| - 2 eps^2/L0`` for ``|x| >= 2 eps/L0`` and
+    ``(L0/2) x^2`` inside (``eps = c[0]``, ``L0 = c[1]``). Lower-bound regime C.
+``ASYNTH`` (4): the Amplified SCAFFOLD synthetic objective in d = 4,
+    ``mu/2 (x1-c)^2 + H/2 (x2-b2)^2 + H/8 (x3^2 + max(0,x3)^2) + a_i/4 x4^2 + s_i zeta x4`` with
+    ``c = [mu, cc, H, b2, a_i, s_i, zeta, extra]``. The global *value* adds ``extra * x4^2`` so that the
+    logged objective is the authors' ``(L + lambda)/4 x4^2`` form (``extra = (L + lambda)/8``); gradients are
+    those of the mean of the f_i.
+``POINTS4`` (5): ``c[0] * sum_{k < c[1]} ||x - p_k||^4`` with the points ``p_k = c[2 + k d : 2 + (k+1) d]``
+    (rows padded to the largest shard). The quartic federated instance of arXiv 2412.02781.
 """
 import numpy as np
 from numba import njit
 
 POLY = 0
-FAMILY_NAMES = {POLY: "separable polynomial"}
+RAMP = 1
+COSH = 2
+HUBER = 3
+ASYNTH = 4
+POINTS4 = 5
+FAMILY_NAMES = {POLY: "separable polynomial", RAMP: "C1 ramp psi_w", COSH: "A (cosh(L1 x) - 1)",
+                HUBER: "Huber (linear outside 2 eps/L0)", ASYNTH: "Amplified SCAFFOLD synthetic (d = 4)",
+                POINTS4: "sum of quartic distances to points"}
 
 
 @njit(cache=True, inline="always")
@@ -49,26 +67,113 @@ def _poly_grad(c, x, out):
         out[j] = v
 
 
+@njit(cache=True, inline="always")
+def _ramp(x, w):
+    if x >= 0.0:
+        return x
+    if x >= -w:
+        return x + x * x / (2.0 * w)
+    return -0.5 * w
+
+
+@njit(cache=True, inline="always")
+def _ramp_prime(x, w):
+    if x >= 0.0:
+        return 1.0
+    if x >= -w:
+        return 1.0 + x / w
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def _huber(x, eps, L0):
+    if abs(x) >= 2.0 * eps / L0:
+        return 2.0 * eps * abs(x) - 2.0 * eps * eps / L0
+    return 0.5 * L0 * x * x
+
+
+@njit(cache=True, inline="always")
+def _huber_prime(x, eps, L0):
+    if abs(x) >= 2.0 * eps / L0:
+        return 2.0 * eps if x > 0.0 else -2.0 * eps
+    return L0 * x
+
+
 @njit(cache=True)
 def client_value(family, c, x):
     """``f_i(x)`` for the client parameter row ``c``."""
+    d = x.shape[0]
     if family == POLY:
         return _poly_value(c, x)
+    v = 0.0
+    if family == RAMP:
+        for j in range(d):
+            v += _ramp(x[j], c[1])
+        return c[0] * v
+    if family == COSH:
+        for j in range(d):
+            v += np.cosh(c[1] * x[j]) - 1.0
+        return c[0] * v
+    if family == HUBER:
+        for j in range(d):
+            v += _huber(x[j], c[0], c[1])
+        return v
+    if family == ASYNTH:
+        x3p = max(0.0, x[2])
+        return (0.5 * c[0] * (x[0] - c[1]) ** 2 + 0.5 * c[2] * (x[1] - c[3]) ** 2
+                + c[2] / 8.0 * (x[2] * x[2] + x3p * x3p) + 0.25 * c[4] * x[3] * x[3] + c[5] * c[6] * x[3])
+    if family == POINTS4:
+        m = int(c[1])
+        for k in range(m):
+            s = 0.0
+            for j in range(d):
+                t = x[j] - c[2 + k * d + j]
+                s += t * t
+            v += s * s
+        return c[0] * v
     return np.nan
 
 
 @njit(cache=True)
 def client_grad(family, c, x, out):
     """Write ``grad f_i(x)`` into ``out``."""
+    d = x.shape[0]
     if family == POLY:
         _poly_grad(c, x, out)
+    elif family == RAMP:
+        for j in range(d):
+            out[j] = c[0] * _ramp_prime(x[j], c[1])
+    elif family == COSH:
+        for j in range(d):
+            out[j] = c[0] * c[1] * np.sinh(c[1] * x[j])
+    elif family == HUBER:
+        for j in range(d):
+            out[j] = _huber_prime(x[j], c[0], c[1])
+    elif family == ASYNTH:
+        out[0] = c[0] * (x[0] - c[1])
+        out[1] = c[2] * (x[1] - c[3])
+        out[2] = c[2] / 4.0 * (x[2] + max(0.0, x[2]))
+        out[3] = 0.5 * c[4] * x[3] + c[5] * c[6]
+    elif family == POINTS4:
+        m = int(c[1])
+        for j in range(d):
+            out[j] = 0.0
+        for k in range(m):
+            s = 0.0
+            for j in range(d):
+                t = x[j] - c[2 + k * d + j]
+                s += t * t
+            for j in range(d):
+                out[j] += 4.0 * c[0] * s * (x[j] - c[2 + k * d + j])
     else:
-        out[:] = np.nan
+        for j in range(d):
+            out[j] = np.nan
 
 
 @njit(cache=True)
 def global_value_grad(family, params, x, gout, gtmp):
-    """Noise-free ``f(x) = mean_i f_i(x)``; writes ``grad f(x)`` into ``gout``; returns ``f(x)``."""
+    """Noise-free ``f(x) = mean_i f_i(x)``; writes ``grad f(x)`` into ``gout``; returns ``f(x)``
+    (for ``ASYNTH``, the authors' logged value, see the module docstring)."""
     n = params.shape[0]
     d = x.shape[0]
     val = 0.0
@@ -81,4 +186,7 @@ def global_value_grad(family, params, x, gout, gtmp):
             gout[j] += gtmp[j]
     for j in range(d):
         gout[j] /= n
-    return val / n
+    val /= n
+    if family == ASYNTH:
+        val += params[0, 7] * x[3] * x[3]
+    return val

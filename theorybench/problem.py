@@ -38,6 +38,7 @@ class Problem:
     sigma: float = 0.0
     constants: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    noise_coords: tuple | None = None  # coordinates that receive noise (None: all)
 
     def __post_init__(self):
         self.params = np.ascontiguousarray(self.params, dtype=np.float64)
@@ -50,6 +51,13 @@ class Problem:
     @property
     def n_clients(self):
         return self.params.shape[0]
+
+    @property
+    def noise_mask(self):
+        m = np.ones(self.dim) if self.noise_coords is None else np.zeros(self.dim)
+        if self.noise_coords is not None:
+            m[list(self.noise_coords)] = 1.0
+        return m
 
     @property
     def noise_code(self):

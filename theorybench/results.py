@@ -75,7 +75,7 @@ class RunResult:
         return ax
 
 
-STAT_NAMES = ("diverged_round", "min_grad_norm", "argmin_round", "clipped_fraction", "max_abs_x")
+from .kernels.common import STAT_NAMES  # noqa: E402  (re-exported)
 
 
 @dataclass

@@ -24,7 +24,10 @@ _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 NOISE_NONE = 0
 NOISE_UNIFORM = 1   # z ~ U(-sigma, sigma]
 NOISE_GAUSSIAN = 2  # z ~ N(0, sigma^2)
-NOISE_NAMES = {"none": NOISE_NONE, "uniform": NOISE_UNIFORM, "gaussian": NOISE_GAUSSIAN}
+NOISE_RADEMACHER = 3  # z = +-sigma with probability 1/2 each
+NOISE_TRUNCGAUSS = 4  # N(0, (sigma/2)^2) conditioned on |z| <= sigma: bounded, symmetric, unimodal
+NOISE_NAMES = {"none": NOISE_NONE, "uniform": NOISE_UNIFORM, "gaussian": NOISE_GAUSSIAN,
+               "rademacher": NOISE_RADEMACHER, "truncated-gaussian": NOISE_TRUNCGAUSS}
 
 
 @njit(cache=True, inline="always")
@@ -53,12 +56,26 @@ def noise(kind, scale, seed, stream, counter):
     """One noise value of the model ``kind`` with scale ``sigma = scale``.
 
     uniform: ``sigma * (1 - 2u)`` in (-sigma, sigma]; gaussian: Box-Muller on the draws at
-    ``2 counter`` and ``2 counter + 1`` of ``stream``.
+    ``2 counter`` and ``2 counter + 1`` of ``stream``; rademacher: the sign of ``u - 1/2``;
+    truncated-gaussian: Box-Muller with standard deviation sigma/2, attempt ``t`` using the draws at
+    ``2 (64 counter + t)`` and ``+1``, accepted when ``|z| <= sigma`` (64 attempts; the chance that all
+    are rejected is 0.0455^64, far below 2^-53).
     """
     if kind == NOISE_NONE or scale == 0.0:
         return 0.0
     if kind == NOISE_UNIFORM:
         return scale * (1.0 - 2.0 * uniform01(seed, stream, counter))
+    if kind == NOISE_RADEMACHER:
+        return scale if uniform01(seed, stream, counter) < 0.5 else -scale
+    if kind == NOISE_TRUNCGAUSS:
+        for t in range(64):
+            c2 = 2 * (64 * counter + t)
+            u1 = 1.0 - uniform01(seed, stream, c2)
+            u2 = uniform01(seed, stream, c2 + 1)
+            z = 0.5 * scale * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+            if abs(z) <= scale:
+                return z
+        return 0.0
     u1 = 1.0 - uniform01(seed, stream, 2 * counter)  # in (0, 1]
     u2 = uniform01(seed, stream, 2 * counter + 1)
     return scale * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
-from .algorithms import get_algorithm
+from .algorithms import get_algorithm, kernel_module
 from .errors import TheoryBenchError
-from .kernels import federated as fk
+from .kernels.common import N_STATS, STAT_NAMES
 from .problem import Problem, make_problem
-from .results import RunResult, STAT_NAMES, SweepResult
+from .results import RunResult, SweepResult
 
 MAX_DENSE_RECORD = 2001
 
@@ -31,11 +31,13 @@ def _check_rounds(rounds):
     return int(rounds)
 
 
-def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None):
+def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
-    ``x0s[c]``) for ``rounds`` rounds. Returns ``(rec_rounds, x, loss, grad_norm, stats)`` with a
-    leading configuration axis."""
+    ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
+    recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
+    grad_norm, stats)`` with a leading configuration axis."""
     alg = get_algorithm(algorithm)
+    kmod = kernel_module(alg.kernel)
     rounds = _check_rounds(rounds)
     rec = record_schedule(rounds) if record is None else np.unique(
         np.concatenate([[0], np.asarray(record, dtype=np.int64), [rounds]]))
@@ -50,7 +52,8 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     out_x = np.full((n, rec.size, d), np.nan)
     out_loss = np.full((n, rec.size), np.nan)
     out_g = np.full((n, rec.size), np.nan)
-    out_s = np.zeros((n, fk.N_STATS))
+    out_s = np.zeros((n, N_STATS))
+    targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
     groups = {}
     for c, p in enumerate(problems):
         groups.setdefault((p.params.shape, p.dim, p.family, p.noise_code), []).append(c)
@@ -63,12 +66,13 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         if (sd < 0).any():
             raise TheoryBenchError("parameter 'seed' must be a non-negative integer")
         ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
+        nm = np.stack([problems[c].noise_mask for c in idx])
+        tg = np.ascontiguousarray(targets[idx])
         ox = np.empty((idx.size, rec.size, dim))
         ol = np.empty((idx.size, rec.size))
         og = np.empty((idx.size, rec.size))
-        os_ = np.empty((idx.size, fk.N_STATS))
-        fk.federated_batch(alg.code, family, params, hyper, x0, sd, ncode, ns, rounds, rec,
-                           ox, ol, og, os_)
+        os_ = np.empty((idx.size, N_STATS))
+        kmod.batch(alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec, ox, ol, og, os_)
         out_x[idx, :, :dim] = ox
         out_loss[idx] = ol
         out_g[idx] = og
@@ -89,7 +93,7 @@ def _rounds_from(rounds, steps, local_steps):
 
 
 def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=None,
-        problem_settings=None, **hyper):
+        problem_settings=None, target=0.0, **hyper):
     """One trajectory of ``algorithm`` on ``problem``.
 
     problem: a registered name (built with ``problem_settings``) or a :class:`Problem`;
@@ -102,7 +106,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     I = settings.get("local_steps", 1)
     R = _rounds_from(rounds, steps, I)
     x0 = prob.x0 if x0 is None else _start(x0, prob)
-    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record)
+    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target])
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
                      x[0, :, :prob.dim], loss[0], g[0], dict(zip(STAT_NAMES, s[0].tolist())))
 
@@ -115,14 +119,15 @@ def _start(x0, prob):
 
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
-          steps=None, x0=None, record=None, problem_settings=None, **fixed):
+          steps=None, x0=None, record=None, problem_settings=None, target=0.0, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
     that shares its name with one of the algorithm's hyperparameters is called ``problem_<name>``); seeds: a count or a list;
     tied_grid: ``{name: values}`` set both as the problem parameter and as the hyperparameter ``name``
-    (the two-client quadratic built for the clipping gamma it is run with); fixed: hyperparameters held
-    fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
+    (the two-client quadratic built for the clipping gamma it is run with); target: a gradient-norm
+    level (or ``target(problem, settings)``) whose first crossing is the statistic
+    ``first_below_target``; fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
     grid = dict(grid or {})
@@ -158,7 +163,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     I_max = max(s.get("local_steps", 1) for s in settings)
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
-    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record)
+    targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
+    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets)
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
     coords = {d: v for d, v in zip(dims, values + [seed_list])}

@@ -1,0 +1,109 @@
+"""Pieces every trajectory kernel shares: norms, clipped steps, stochastic gradients, and the per-round
+observation (running statistics, recording on the schedule, divergence)."""
+import numpy as np
+from numba import njit
+
+from ..families import client_grad, global_value_grad
+from ..rng import noise
+
+# per-trajectory running statistics (computed every round, not from the sparse trace)
+S_DIVERGED_ROUND = 0    # first round whose iterate or loss is not finite or beyond 1e150 (-1: never)
+S_MIN_GRAD_NORM = 1     # min_r ||grad f(x_r)||
+S_ARGMIN_ROUND = 2      # the round attaining it
+S_CLIPPED_FRACTION = 3  # fraction of clipping decisions that clipped
+S_MAX_ABS_X = 4         # max_r ||x_r||_inf
+S_FIRST_BELOW = 5       # first round with ||grad f(x_r)|| <= target (-1: never)
+N_STATS = 6
+STAT_NAMES = ("diverged_round", "min_grad_norm", "argmin_round", "clipped_fraction", "max_abs_x",
+              "first_below_target")
+
+DIVERGENCE_BOUND = 1e150
+
+
+@njit(cache=True, inline="always")
+def norm(g):
+    s = 0.0
+    for j in range(g.shape[0]):
+        s += g[j] * g[j]
+    return np.sqrt(s)
+
+
+@njit(cache=True, inline="always")
+def is_clipped(gnorm, eta, gamma, convention):
+    """step convention (0): ``||g|| > gamma/eta``; gradient convention (1): ``||g|| > gamma``."""
+    if convention == 0:
+        return gnorm > gamma / eta
+    return gnorm > gamma
+
+
+@njit(cache=True, inline="always")
+def step(y, g, eta, gamma, convention, clip):
+    """``y <- y - step``; a clipped step is ``length * g/||g||`` (exact cancellations stay exact);
+    a zero direction takes no clipped step."""
+    if clip:
+        n = norm(g)
+        if n == 0.0:
+            return
+        length = gamma if convention == 0 else eta * gamma
+        for j in range(y.shape[0]):
+            y[j] -= length * (g[j] / n)
+    else:
+        for j in range(y.shape[0]):
+            y[j] -= eta * g[j]
+
+
+@njit(cache=True, inline="always")
+def stoch_grad(family, c, y, out, nkind, nscale, nmask, seed, client, counter):
+    """``grad f_i(y) + z``: coordinate j of client i's k-th draw uses stream i, counter ``k d + j``;
+    coordinates with ``nmask[j] == 0`` are noise-free."""
+    client_grad(family, c, y, out)
+    d = y.shape[0]
+    for j in range(d):
+        if nmask[j] != 0.0:
+            out[j] += noise(nkind, nscale, seed, client, counter * d + j)
+
+
+@njit(cache=True, inline="always")
+def init_stats(st):
+    st[S_DIVERGED_ROUND] = -1.0
+    st[S_MIN_GRAD_NORM] = np.inf
+    st[S_ARGMIN_ROUND] = 0.0
+    st[S_CLIPPED_FRACTION] = 0.0
+    st[S_MAX_ABS_X] = 0.0
+    st[S_FIRST_BELOW] = -1.0
+
+
+@njit(cache=True, inline="always")
+def observe(family, params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, gf, gtmp):
+    """Evaluate f and ||grad f|| at ``x_r``, update the running statistics, record if ``r`` is the next
+    scheduled round. Returns the next record position, or -1 when the run diverged (the rest of the
+    trace is then NaN and ``st[S_DIVERGED_ROUND] = r``)."""
+    d = x.shape[0]
+    nrec = rec_rounds.shape[0]
+    loss = global_value_grad(family, params, x, gf, gtmp)
+    gn = norm(gf)
+    xmax = 0.0
+    for j in range(d):
+        xmax = max(xmax, abs(x[j]))
+    if not (np.isfinite(loss) and np.isfinite(gn) and xmax < DIVERGENCE_BOUND):
+        st[S_DIVERGED_ROUND] = r
+        while p < nrec:
+            out_loss[p] = np.nan
+            out_gnorm[p] = np.nan
+            for j in range(d):
+                out_x[p, j] = np.nan
+            p += 1
+        return -1
+    st[S_MAX_ABS_X] = max(st[S_MAX_ABS_X], xmax)
+    if gn < st[S_MIN_GRAD_NORM]:
+        st[S_MIN_GRAD_NORM] = gn
+        st[S_ARGMIN_ROUND] = r
+    if st[S_FIRST_BELOW] < 0 and gn <= target:
+        st[S_FIRST_BELOW] = r
+    if p < nrec and rec_rounds[p] == r:
+        out_loss[p] = loss
+        out_gnorm[p] = gn
+        for j in range(d):
+            out_x[p, j] = x[j]
+        p += 1
+    return p
