@@ -29,7 +29,7 @@ from numpy.polynomial import polynomial as P
 
 from theorybench import rng
 
-ALGOS = ("fedavg", "local-clip", "episode", "clipped-minibatch")
+ALGOS = ("fedavg", "local-clip", "episode", "clipped-minibatch", "episode++", "naive-parallel-clip")
 CONVENTIONS = ("step", "grad")
 
 
@@ -141,7 +141,7 @@ def _mean(vectors):
 # --------------------------------------------------------------------------- algorithms
 
 def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_steps=1,
-                  convention="step", noise_fn=None, counts=None):
+                  convention="step", noise_fn=None, counts=None, clients_per_round=0, seed=0):
     """Server iterates ``[x_0, ..., x_R]`` of ``algo`` in plain NumPy.
 
     algo: ``"fedavg"`` (Local SGD), ``"local-clip"`` (CELGC), ``"episode"`` (EPISODE) or
@@ -149,8 +149,10 @@ def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_st
     rounds: R; eta, gamma, local_steps (I), convention: as in CLAIMS.md; noise_fn: see
     :func:`make_noise_fn` (None: deterministic); counts: an optional dict that receives
     ``"clipped"`` and ``"steps"``, the number of clipped updates and of updates (local steps, or
-    server steps for clipped minibatch SGD).
+    server steps for clipped minibatch SGD). clients_per_round: S clients drawn per round with
+    :func:`theorybench.sampling.sample_clients_reference` (0: all), averaged in the drawn order.
     """
+    from theorybench.sampling import sample_clients_reference
     if algo not in ALGOS:
         raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
     oracle = StochasticOracle(client_grads, noise_fn)
@@ -159,30 +161,51 @@ def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_st
     x = np.array(x0, dtype=np.float64).reshape(-1)
     xs = [x.copy()]
     n_clipped = n_steps = 0
+    if algo == "episode++":
+        # memories: c_i = mean of I stochastic gradients at x0; c = mean_i c_i
+        mem = [_mean([oracle(i, x) for _ in range(I)]) for i in range(N)]
+        c = _mean(mem)
     for r in range(rounds):
-        if algo == "clipped-minibatch":
-            # every client averages I stochastic gradients at x_r; one clipped server step on the
-            # mean of the clients' averages
+        clients = sample_clients_reference(seed, r + 1, range(N), clients_per_round)
+        if algo in ("clipped-minibatch", "naive-parallel-clip"):
+            # every sampled client averages I stochastic gradients at x_r
             client_means = []
-            for i in range(N):
+            for i in clients:
                 client_means.append(_mean([oracle(i, x) for _ in range(I)]))
-            gbar = _mean(client_means)
-            clip = np.linalg.norm(gbar) > threshold(eta, gamma, convention)
-            x = take_step(x, gbar, eta, gamma, convention, clip)
-            n_clipped += bool(clip)
-            n_steps += 1
+            if algo == "clipped-minibatch":  # one clipped server step on the mean of the averages
+                gbar = _mean(client_means)
+                clip = np.linalg.norm(gbar) > threshold(eta, gamma, convention)
+                x = take_step(x, gbar, eta, gamma, convention, clip)
+                n_clipped += bool(clip)
+                n_steps += 1
+            else:  # each client clips its own average; the server averages the clipped steps
+                moves = []
+                for gbar in client_means:
+                    clip = np.linalg.norm(gbar) > threshold(eta, gamma, convention)
+                    moves.append(take_step(np.zeros_like(x), gbar, eta, gamma, convention, clip))
+                    n_clipped += bool(clip)
+                    n_steps += 1
+                x = x + _mean(moves)
         else:
             if algo == "episode":
                 # G_r^i at x_r (client i's first draw of the round); G_r decides clipping for the round
-                G_i = [oracle(i, x) for i in range(N)]
-                G = _mean(G_i)
+                G_i = {i: oracle(i, x) for i in clients}
+                G = _mean([G_i[i] for i in clients])
                 clip_r = np.linalg.norm(G) > threshold(eta, gamma, convention)
+            if algo == "episode++":
+                clip_r = np.linalg.norm(c) > threshold(eta, gamma, convention)
+                new_mem = {}
             finals = []
-            for i in range(N):
+            for i in clients:
                 y = x.copy()
+                gsum = np.zeros_like(x)
                 for _ in range(I):
                     g = oracle(i, y)
-                    if algo == "fedavg":
+                    if algo == "episode++":
+                        clip = clip_r
+                        gsum = gsum + g
+                        y = take_step(y, g - mem[i] + c, eta, gamma, convention, clip)
+                    elif algo == "fedavg":
                         clip = False
                         y = y - eta * g
                     elif algo == "local-clip":
@@ -195,7 +218,13 @@ def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_st
                     n_clipped += bool(clip)
                     n_steps += 1
                 finals.append(y)
+                if algo == "episode++":
+                    new_mem[i] = gsum / I
             x = _mean(finals)
+            if algo == "episode++":  # after the round: c <- c + (gbar_i - c_i)/N, c_i <- gbar_i
+                for i in clients:
+                    c = c + (new_mem[i] - mem[i]) / N
+                    mem[i] = new_mem[i]
         xs.append(x.copy())
     if counts is not None:
         counts["clipped"] = n_clipped
