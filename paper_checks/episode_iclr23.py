@@ -413,3 +413,107 @@ def _plot_heterogeneity(Hs, tails, sigma):
     ax.set_ylabel(r"final $|f'(x)|$ (last 10% of rounds)")
     ax.legend(fontsize=7)
     return fig
+
+
+# ------------------------------------------------------- EP-5: rates under the theorem's stepsize rules
+
+EP5_RULE = dict(c_eta=0.05, tau=5.0, c_I=0.8)
+"""Stepsize rules of the rate theorem. The form ``eta = c_eta N eps^2/(sigma^2 L0)`` is the one in the
+authors' synthetic script (a comment there reads ``eta = 10*N*epsilon^2/sigma^2/(A*L0)``); the constants
+are RECALLED, not read from the theorem, so they are parameters: ``c_eta`` (0.05 keeps eta below 1/L on
+the quartic up to N = 32), ``tau = gamma/eta`` (the authors' threshold 5) and ``c_I`` in ``I = ceil(c_I/eps)``
+(communication part). L0 = 1 on our scale."""
+EP5_TOL = 0.1        # exponent tolerance, fixed a priori
+EP5_RATIO_TOL = 1.25  # "insensitive to heterogeneity": rounds at H within 25% of the homogeneous ones
+
+
+def _ep5_settings(N, eps, I, sigma, scale_with_N=True):
+    eta = EP5_RULE["c_eta"] * (N if scale_with_N else 1) * eps**2 / sigma**2
+    return dict(eta=eta, gamma=EP5_RULE["tau"] * eta, local_steps=I, convention="step")
+
+
+def _quartic(N, H, center="yes"):
+    return make_problem("episode-quartic", H=H, N=N, center=center, noise="truncated-gaussian")
+
+
+@PAPER.claim("EP-5", "Thm. (rates; constants RECALLED)",
+             "Under the theorem's stepsize rules, iterations to an average |f'| <= eps scale like 1/N (linear "
+             "speedup) for EPISODE and CELGC, rounds like eps^-3 or better with I ~ 1/eps, and EPISODE's rounds "
+             "are insensitive to heterogeneity.",
+             control="eta not scaled with N (the rule's linear-speedup factor removed)")
+def check_ep5(size="quick", control=False):
+    from theorybench.scaling import crossing_rounds, no_worse_than, scaling_exponent
+    seeds = list(range(8 if size == "quick" else 32))
+    Ns = [1, 2, 4, 8, 16] if size == "quick" else [1, 2, 4, 8, 16, 32]
+    epss = [0.2, 0.1, 0.05] if size == "quick" else [0.2, 0.1, 0.05, 0.025]
+    eps0, I0, sigma = 0.1, 8, 1.0
+    horizon = 20000 if size == "quick" else 60000
+    # (a) linear speedup in N: EPISODE on heterogeneous data, CELGC on homogeneous data (its setting)
+    speed = {}
+    for algo, H in (("episode", 1.0), ("local-clip", 0.0)):
+        cfg = [(_quartic(N, H), _ep5_settings(N, eps0, I0, sigma, not control)) for N in Ns]
+        R = crossing_rounds(algo, cfg, seeds, horizon, eps0)
+        speed[algo] = (scaling_exponent(Ns, R * I0), R)
+    # (b) communication with I ~ 1/eps (EPISODE, N = 8)
+    Is = [int(np.ceil(EP5_RULE["c_I"] / e)) for e in epss]
+    cfg = [(_quartic(8, 1.0), _ep5_settings(8, e, I, sigma)) for e, I in zip(epss, Is)]
+    Rc = crossing_rounds("episode", cfg, seeds, 4 * horizon, epss)
+    comm = scaling_exponent(epss, Rc)
+    # (c) heterogeneity: the centred quartic keeps f fixed while H grows
+    Hs = [0.0, 1.0, 4.0]
+    het = {}
+    for algo in ("episode", "local-clip"):
+        cfg = [(_quartic(8, H), _ep5_settings(8, eps0, I0, sigma)) for H in Hs]
+        het[algo] = crossing_rounds(algo, cfg, seeds, horizon, eps0)
+    ratios = het["episode"][1:] / het["episode"][0]
+    ratio_ci = [mean_ci(r) if np.isfinite(r).all() else (np.nan, np.nan, np.inf) for r in ratios]
+    ok_speed = {a: no_worse_than(f, -1.0, EP5_TOL, worse="above") for a, (f, _) in speed.items()}
+    ok_comm = no_worse_than(comm, -3.0, EP5_TOL, worse="below")
+    ok_het = all(c[2] <= EP5_RATIO_TOL for c in ratio_ci)
+    ok = all(ok_speed.values()) and ok_comm and ok_het
+    fa, fc = speed["episode"][0], speed["local-clip"][0]
+    reasons = [t for c_, t in ((ok_speed["episode"], f"EPISODE speedup exponent {fa['slope']:.3f} [{fa['lo']:.3f}, {fa['hi']:.3f}] worse than -1"),
+                               (ok_speed["local-clip"], f"CELGC speedup exponent {fc['slope']:.3f} [{fc['lo']:.3f}, {fc['hi']:.3f}] worse than -1"),
+                               (ok_comm, f"rounds grow faster than eps^-3: {comm['slope']:.3f}"),
+                               (ok_het, "EPISODE's rounds grow with heterogeneity")) if not c_]
+    het_cl = [float(np.nanmean(het["local-clip"][k] / het["local-clip"][0])) if np.isfinite(het["local-clip"][k]).all()
+              else None for k in range(1, len(Hs))]
+    return Evidence(
+        verdict(ok),
+        measured=(f"iterations vs N: EPISODE {fa['slope']:.3f} [{fa['lo']:.3f}, {fa['hi']:.3f}], CELGC {fc['slope']:.3f} "
+                  f"[{fc['lo']:.3f}, {fc['hi']:.3f}]; rounds vs eps {comm['slope']:.2f} [{comm['lo']:.2f}, {comm['hi']:.2f}]; "
+                  f"EPISODE rounds ratio H=1,4 vs H=0: " + ", ".join(f"{c[0]:.3f}" for c in ratio_ci)),
+        predicted=f"<= -1 (+{EP5_TOL}); >= -3 (-{EP5_TOL}); ratio <= {EP5_RATIO_TOL} (95% upper bound)",
+        tolerance=f"one-sided 95% t-intervals over {len(seeds)} seeds; metric: first r with mean_(s<=r) |f'(x_s)| <= eps",
+        why="; ".join(reasons) or "linear speedup in N, rounds within eps^-3, EPISODE insensitive to heterogeneity",
+        details={"rule": {**EP5_RULE, "eta": "c_eta N eps^2/sigma^2" if not control else "c_eta eps^2/sigma^2",
+                          "gamma": "tau eta", "I": f"{I0} (a), ceil(c_I/eps) (b)"},
+                 "N": Ns, "eps": epss, "I_comm": Is, "speedup_fits": {a: f for a, (f, _) in speed.items()},
+                 "speedup_rounds_median": {a: np.nanmedian(R, axis=1).tolist() for a, (_, R) in speed.items()},
+                 "comm_fit": comm, "comm_rounds_median": np.nanmedian(Rc, axis=1).tolist(), "H": Hs,
+                 "episode_ratio_ci": [list(map(float, c)) for c in ratio_ci], "celgc_ratio_mean": het_cl},
+        seeds=seeds, plots={"ep5_rates": lambda: _plot_ep5(Ns, speed, I0, epss, Rc, control)})
+
+
+def _plot_ep5(Ns, speed, I0, epss, Rc, control):
+    from theorybench.plotting import new_figure
+    fig, axs = new_figure(ncols=2, width=8.0)
+    ax = axs[0][0]
+    for a, (fit, R) in speed.items():
+        med = np.nanmedian(R * I0, axis=1)
+        ax.loglog(Ns, med, "o-", color=COLORS[a], label=f"{LABELS[a]}: slope {fit['slope']:.2f}")
+    ref = np.nanmedian(speed["episode"][1] * I0, axis=1)[0]
+    ax.loglog(Ns, ref / np.array(Ns, float), "k--", lw=1, label="1/N")
+    ax.set_xlabel("clients N")
+    ax.set_ylabel(r"iterations to mean $|f'| \leq \epsilon$")
+    ax.set_title("linear speedup" + (" (control: eta not scaled)" if control else ""))
+    ax.legend(fontsize=7)
+    ax = axs[0][1]
+    med = np.nanmedian(Rc, axis=1)
+    ax.loglog(epss, med, "o-", color=COLORS["episode"], label="EPISODE, I = ceil(c_I/eps)")
+    e = np.array(epss)
+    ax.loglog(e, med[0] * (e / e[0]) ** -3, "k--", lw=1, label=r"$\epsilon^{-3}$")
+    ax.set_xlabel(r"$\epsilon$")
+    ax.set_ylabel("rounds")
+    ax.legend(fontsize=7)
+    return fig

@@ -56,24 +56,34 @@ def quartic_minimisers(H, h=EPISODE_H):
 
 
 @register_problem("episode-quartic", [
-    Param("H", 1.0, "heterogeneity knob: f_i = x^4 - 3x^3 - H h_i x^2 + x, h = (-1, 2)", low=0.0),
-    Param("sigma", 1.0, "noise bound: stochastic gradient f_i'(x) + z, z ~ U(-sigma, sigma]", low=0.0),
+    Param("H", 1.0, "heterogeneity knob: f_i = x^4 - 3x^3 - H h_i x^2 + x, h = linspace(-1, 2, N)", low=0.0),
+    Param("sigma", 1.0, "noise bound: stochastic gradient f_i'(x) + z, |z| <= sigma", low=0.0),
     Param("x0", 1.0, "start point x_0 (the authors' value is 1)"),
+    Param("N", 2, "number of clients (the paper's N = 2 gives h = (-1, 2))", kind="int", low=1, high=10**5),
+    Param("noise", "uniform", "noise model: uniform U(-sigma, sigma] (the authors') or truncated-gaussian "
+          "(N(0, (sigma/2)^2) conditioned on |z| <= sigma)", kind="choice", choices=("uniform", "truncated-gaussian")),
+    Param("center", "no", "yes: quadratic coefficients -(1/2 + H (h_i - 1/2)), so that f does not depend on H "
+          "(equal to the authors' instance at H = 1; H = 0 is homogeneous)", kind="choice", choices=("no", "yes")),
 ], reference="Crawshaw, Bao, Liu, ICLR 2023, synthetic experiment (authors' MATLAB code)")
-def episode_quartic(H, sigma, x0):
-    """EPISODE's synthetic instance: N = 2, ``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x``, ``h = (-1, 2)``.
+def episode_quartic(H, sigma, x0, N=2, noise="uniform", center="no"):
+    """EPISODE's synthetic instance: ``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x`` with
+    ``h = linspace(-1, 2, N)`` (the authors' MATLAB: N = 2, ``h = (-1, 2)``).
 
-    ``f = x^4 - 3x^3 - (H/2) x^2 + x``; stochastic gradients ``f_i'(x) + z`` with ``z ~ U(-sigma, sigma]``.
-    The paper's hyperparameters are eta = 0.01, gamma = 0.05 (step clipping, threshold 5), I = 8,
-    R = 500; H = 1 in the committed run, H = 4 is the heterogeneous case.
+    ``mean_i h_i = 1/2`` for every N, so ``f = x^4 - 3x^3 - (H/2) x^2 + x`` does not depend on N;
+    stochastic gradients ``f_i'(x) + z``, ``z ~ U(-sigma, sigma]``. The paper's hyperparameters are
+    eta = 0.01, gamma = 0.05 (step clipping, threshold 5), I = 8, R = 500; H = 1 in the committed run,
+    H = 4 is the heterogeneous case.
     """
-    params = np.array([[0.0, 1.0, -H * hi, -3.0, 1.0] for hi in EPISODE_H])
-    stationary, xstar = quartic_minimisers(H)
-    f = lambda x: x**4 - 3 * x**3 - H * 0.5 * x**2 + x
+    hs = np.linspace(EPISODE_H[0], EPISODE_H[1], N) if N > 1 else np.array([0.5])
+    quad = [0.5 + H * (hi - 0.5) for hi in hs] if center == "yes" else [H * hi for hi in hs]
+    params = np.array([[0.0, 1.0, -q, -3.0, 1.0] for q in quad])
+    H_global = 1.0 if center == "yes" else H  # centred: f is the authors' H = 1 objective for every H
+    stationary, xstar = quartic_minimisers(H_global)
+    f = lambda x: x**4 - 3 * x**3 - H_global * 0.5 * x**2 + x
     consts = {
-        "x_star": Constant(float(xstar), "numerical: largest-value-decrease root of the cubic f' (numpy.roots)"),
+        "x_star": Constant(float(xstar), "numerical: the real root of the cubic f' (numpy.roots) with the smallest f"),
         "f_star": Constant(float(f(xstar)), "numerical: f(x_star)"),
         "stationary_points": Constant(stationary.tolist(), "numerical: real roots of f'"),
         "sigma": Constant(sigma, "paper: noise bound"),
     }
-    return Problem("episode-quartic", POLY, params, 1, [x0], noise="uniform", sigma=sigma, constants=consts)
+    return Problem("episode-quartic", POLY, params, 1, [x0], noise=noise, sigma=sigma, constants=consts)

@@ -107,3 +107,12 @@ def test_sweep_named_axes_and_dataframe():
 def test_bad_input_names_the_parameter(call, word):
     with pytest.raises(TheoryBenchError, match=word):
         call()
+
+
+def test_kernel_cache_is_keyed_on_all_engine_sources():
+    from theorybench._numba_cache import EngineInTreeLocator, engine_stamp
+    from theorybench.kernels.federated import batch
+    tb.run("episode-quartic", "episode", rounds=2)
+    locator = batch._cache._impl.locator
+    assert isinstance(locator, EngineInTreeLocator) or type(locator).__name__.startswith("Engine")
+    assert locator.get_source_stamp() == engine_stamp()

@@ -8,6 +8,7 @@ Quick start::
     sw = tb.sweep("two-client-quadratic", "local-clip", grid={"eta": [0.25, 0.5, 1.0]}, rounds=50)
     sw.to_dataframe()
 """
+from . import _numba_cache  # noqa: F401  (first: kernels are cached against all engine sources)
 from .algorithms import ALGORITHMS, get_algorithm
 from .errors import TheoryBenchError
 from .params import Param

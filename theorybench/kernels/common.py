@@ -13,9 +13,11 @@ S_ARGMIN_ROUND = 2      # the round attaining it
 S_CLIPPED_FRACTION = 3  # fraction of clipping decisions that clipped
 S_MAX_ABS_X = 4         # max_r ||x_r||_inf
 S_FIRST_BELOW = 5       # first round with ||grad f(x_r)|| <= target (-1: never)
-N_STATS = 6
+S_GRAD_SUM = 6          # sum_{s <= r} ||grad f(x_s)|| over the rounds run
+S_FIRST_AVG_BELOW = 7   # first round r with (1/(r+1)) sum_{s <= r} ||grad f(x_s)|| <= target (-1: never)
+N_STATS = 8
 STAT_NAMES = ("diverged_round", "min_grad_norm", "argmin_round", "clipped_fraction", "max_abs_x",
-              "first_below_target")
+              "first_below_target", "grad_norm_sum", "first_average_below_target")
 
 DIVERGENCE_BOUND = 1e150
 
@@ -71,15 +73,28 @@ def init_stats(st):
     st[S_CLIPPED_FRACTION] = 0.0
     st[S_MAX_ABS_X] = 0.0
     st[S_FIRST_BELOW] = -1.0
+    st[S_GRAD_SUM] = 0.0
+    st[S_FIRST_AVG_BELOW] = -1.0
+
+
+@njit(cache=True, inline="always")
+def _fill_nan(p, out_x, out_loss, out_gnorm):
+    while p < out_loss.shape[0]:
+        out_loss[p] = np.nan
+        out_gnorm[p] = np.nan
+        for j in range(out_x.shape[1]):
+            out_x[p, j] = np.nan
+        p += 1
 
 
 @njit(cache=True, inline="always")
 def observe(family, params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, gf, gtmp):
     """Evaluate f and ||grad f|| at ``x_r``, update the running statistics, record if ``r`` is the next
-    scheduled round. Returns the next record position, or -1 when the run diverged (the rest of the
-    trace is then NaN and ``st[S_DIVERGED_ROUND] = r``)."""
+    scheduled round. Returns the next record position, or -1 when the run ends here: it diverged (the
+    rest of the trace is NaN and ``st[S_DIVERGED_ROUND] = r``), or ``target < 0`` asked to stop at the
+    first round whose running average of ``||grad f||`` is ``<= |target|`` (the rest of the trace is NaN;
+    used by scaling-law sweeps, which only need the crossing round)."""
     d = x.shape[0]
-    nrec = rec_rounds.shape[0]
     loss = global_value_grad(family, params, x, gf, gtmp)
     gn = norm(gf)
     xmax = 0.0
@@ -87,23 +102,25 @@ def observe(family, params, x, r, target, rec_rounds, p, out_x, out_loss, out_gn
         xmax = max(xmax, abs(x[j]))
     if not (np.isfinite(loss) and np.isfinite(gn) and xmax < DIVERGENCE_BOUND):
         st[S_DIVERGED_ROUND] = r
-        while p < nrec:
-            out_loss[p] = np.nan
-            out_gnorm[p] = np.nan
-            for j in range(d):
-                out_x[p, j] = np.nan
-            p += 1
+        _fill_nan(p, out_x, out_loss, out_gnorm)
         return -1
+    level = abs(target)
     st[S_MAX_ABS_X] = max(st[S_MAX_ABS_X], xmax)
     if gn < st[S_MIN_GRAD_NORM]:
         st[S_MIN_GRAD_NORM] = gn
         st[S_ARGMIN_ROUND] = r
-    if st[S_FIRST_BELOW] < 0 and gn <= target:
+    if st[S_FIRST_BELOW] < 0 and gn <= level:
         st[S_FIRST_BELOW] = r
-    if p < nrec and rec_rounds[p] == r:
+    st[S_GRAD_SUM] += gn
+    if st[S_FIRST_AVG_BELOW] < 0 and st[S_GRAD_SUM] <= level * (r + 1):
+        st[S_FIRST_AVG_BELOW] = r
+    if p < rec_rounds.shape[0] and rec_rounds[p] == r:
         out_loss[p] = loss
         out_gnorm[p] = gn
         for j in range(d):
             out_x[p, j] = x[j]
         p += 1
+    if target < 0.0 and st[S_FIRST_AVG_BELOW] >= 0:
+        _fill_nan(p, out_x, out_loss, out_gnorm)
+        return -1
     return p
