@@ -1,0 +1,40 @@
+"""Federated methods with clipping (kernel ``theorybench.kernels.federated``): FedAvg, CELGC, EPISODE,
+clipped minibatch SGD, EPISODE++, naive parallel clipping. Shared hyperparameters are defined here."""
+from ..algorithms import Algorithm, register_algorithm
+from ..params import Param
+
+ETA = Param("eta", 0.01, "stepsize eta", low=0.0, low_open=True)
+GAMMA = Param("gamma", 0.05, "clipping parameter gamma (threshold gamma/eta under step clipping, "
+              "gamma under gradient clipping)", low=0.0, low_open=True)
+LOCAL_STEPS = Param("local_steps", 8, "local steps I per communication round", kind="int", low=1, high=10**7)
+CONVENTION = Param("convention", "step", "clipping convention: step (x - min(eta, gamma/|g|) g, the authors' "
+                   "code) or grad (x - eta min(1, gamma/|g|) g)", kind="choice", choices=("step", "grad"))
+CLIENTS_PER_ROUND = Param("clients_per_round", 0, "S: clients sampled uniformly without replacement each "
+                          "round (0: all N)", kind="int", low=0, high=10**6)
+
+_FED = (ETA, LOCAL_STEPS, CLIENTS_PER_ROUND)
+_CLIP = (ETA, GAMMA, LOCAL_STEPS, CONVENTION, CLIENTS_PER_ROUND)
+
+for _a in [
+    Algorithm("fedavg", "federated", 0, _FED,
+              "Local SGD / FedAvg: I steps y <- y - eta g per client, then the server averages.",
+              "McMahan et al. 2017"),
+    Algorithm("local-clip", "federated", 1, _CLIP,
+              "CELGC: every local step clipped on the client's own stochastic gradient; average every I steps.",
+              "Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
+    Algorithm("episode", "federated", 2, _CLIP,
+              "EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
+              "Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"),
+    Algorithm("clipped-minibatch", "federated", 3, _CLIP,
+              "Clipped minibatch SGD: each sampled client averages I stochastic gradients at x_r; one clipped "
+              "server step on their mean.", "Crawshaw, Bao, Liu, NeurIPS 2023"),
+    Algorithm("episode++", "federated", 4, _CLIP,
+              "EPISODE++: client memories c_i and c = mean c_i; direction g - c_i + c; clip iff ||c|| exceeds "
+              "the threshold (inferred); sampled clients refresh their memories after the round.",
+              "Crawshaw, Bao, Liu, NeurIPS 2023"),
+    Algorithm("naive-parallel-clip", "federated", 5, _CLIP,
+              "Naive parallel clipping (INFERRED reading): each sampled client clips its own mean of I "
+              "stochastic gradients at x_r; the server averages the clipped steps.",
+              "Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"),
+]:
+    register_algorithm(_a)
