@@ -258,6 +258,11 @@ def build_parser():
     p.add_argument("--full", action="store_true")
     p.add_argument("--out", metavar="DIR", help="default: the repository's figures/")
     p.set_defaults(fn=cmd_figures)
+    # further subcommands come from the ``theorybench.commands`` entry-point group: each entry is a
+    # function ``add(subparsers)`` that adds its parser and sets ``fn`` (see ``theorybench.commands``)
+    from importlib import metadata
+    for ep in metadata.entry_points(group="theorybench.commands"):
+        ep.load()(sub)
     return ap
 
 

@@ -10,7 +10,7 @@ from .errors import TheoryBenchError, unknown
 class Param:
     """One parameter.
 
-    kind: ``"float"``, ``"int"`` or ``"choice"``; ``low``/``high`` bound floats and ints
+    kind: ``"float"``, ``"int"``, ``"choice"`` or ``"str"`` (free text, e.g. a data file's path); ``low``/``high`` bound floats and ints
     (``low_open``/``high_open`` make the bound strict); ``choices`` lists a choice's values.
     """
     name: str
@@ -26,6 +26,8 @@ class Param:
     def range_text(self):
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "str":
+            return "text"
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         lb = "(" if (self.low_open or self.low is None) else "["
@@ -38,6 +40,8 @@ class Param:
         where = f" of {owner}" if owner else ""
         if self.default is None and (value is None or str(value).lower() in ("auto", "none")):
             return None
+        if self.kind == "str":
+            return str(value)
         if self.kind == "choice":
             v = str(value)
             if v not in self.choices:
