@@ -273,6 +273,9 @@ def main(argv=None):
     except TheoryBenchError as e:
         print(f"theorybench: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `theorybench list | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
