@@ -29,17 +29,14 @@ Run: ``python benchmarks/bench_episode_sweep.py [--quick]``. Writes ``benchmarks
 and ``benchmarks/results/episode_sweep.png`` (``--quick`` writes ``episode_sweep_quick.*``).
 """
 import argparse
-import datetime
 import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _common import machine_info, timed  # noqa: E402  (scripts run from benchmarks/)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -319,47 +316,6 @@ def z_scores(a, b):
     return np.array(za)
 
 
-def timed(fn, repeats):
-    ts = []
-    out = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), ts, out
-
-
-def machine_info():
-    import numba
-    info = {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": sys.version.split()[0],
-        "cpu_count": os.cpu_count(),
-        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "numba": numba.__version__,
-        "numpy": np.__version__,
-        "numba_threads": numba.get_num_threads(),
-    }
-    try:
-        with open("/proc/cpuinfo") as fh:
-            info["cpu_model"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), None)
-    except OSError:
-        info["cpu_model"] = None
-    try:
-        import theorybench
-        info["theorybench"] = theorybench.__version__
-    except Exception:  # pragma: no cover
-        pass
-    try:
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True,
-                                            text=True, timeout=5).stdout.strip() or None
-    except Exception:  # pragma: no cover
-        info["git_commit"] = None
-    return info
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="8 seeds, short loop budget (< ~30 s)")
@@ -526,7 +482,7 @@ def main(argv=None):
             ("JAX jit(vmap(scan)) (c)", "jax", None),
             ("hand-written Numba kernel, this instance only (d)", "numba_special", threads)]
     total_traj = n_traj * len(ALGOS)
-    lines = [f"| implementation | wall time (s) | configs*seeds per s | ratio vs theorybench | threads |",
+    lines = ["| implementation | wall time (s) | configs*seeds per s | ratio vs theorybench | threads |",
              "|---|---:|---:|---:|---:|"]
     for label, key, th in rows:
         r = res[key]

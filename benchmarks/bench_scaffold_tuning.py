@@ -34,19 +34,15 @@ Run: ``python benchmarks/bench_scaffold_tuning.py [--quick]``. Writes
 ``benchmarks/results/scaffold_tuning.json`` (``--quick``: ``scaffold_tuning_quick.json``).
 """
 import argparse
-import datetime
 import json
 import math
-import os
-import platform
-import statistics
-import subprocess
-import sys
 import time
 from itertools import product
 from pathlib import Path
 
 import numpy as np
+
+from _common import machine_info, timed  # noqa: E402  (scripts run from benchmarks/)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -160,34 +156,6 @@ def theorybench_sweep(tb, method, seeds):
     n = max(1, int(round(0.1 * L.shape[-1])))
     tail = np.sort(np.where(np.isfinite(L[..., -n:]), L[..., -n:], np.inf), axis=-1)
     return tail[..., min(int(round(0.9 * n)), n - 1)].reshape(-1, seeds)  # (configs, seeds)
-
-
-def timed(fn, repeats):
-    ts, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), ts, out
-
-
-def machine_info():
-    import numba
-    info = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "platform": platform.platform(),
-            "python": sys.version.split()[0], "cpu_count": os.cpu_count(),
-            "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "numba": numba.__version__, "numpy": np.__version__, "numba_threads": numba.get_num_threads()}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            info["cpu_model"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), None)
-    except OSError:
-        info["cpu_model"] = None
-    try:
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True,
-                                            text=True, timeout=5).stdout.strip() or None
-    except Exception:  # pragma: no cover
-        info["git_commit"] = None
-    return info
 
 
 def main(argv=None):

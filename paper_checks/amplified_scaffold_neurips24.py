@@ -48,12 +48,10 @@ ZETA_GRID (about a minute on 2 cores, most of it the smallest eps, I = 2560).
 
 Negative control: zeta = 0 (no heterogeneity): FedAvg has no bias to stall at, so part (a) must FAIL.
 """
-import math
-
 import numpy as np
 
 from theorybench import make_problem, sweep
-from theorybench.claims import Evidence, FAIL, PASS, register_paper, verdict
+from theorybench.claims import Evidence, FAIL, register_paper, verdict
 from theorybench.measure import fit_power_law, mean_ci
 
 PAPER = register_paper(

@@ -7,10 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from problems.federated_polynomials import EPISODE_H
 from theorybench import make_problem, run_batch, sweep
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, FAIL, PASS, register_paper, verdict
+from theorybench.claims import Evidence, register_paper, verdict
 from theorybench.measure import mean_ci
 from theorybench.plotting import COLORS, LABELS
 from theorybench import symbolic

@@ -1,5 +1,4 @@
 """The CLI contract (researchers' scripts depend on it)."""
-import io
 import json
 
 import pytest

@@ -1,6 +1,5 @@
 """Engine behaviour: determinism across thread counts, on-disk kernel cache, schedules, divergence,
 result objects, parameter validation."""
-import os
 import subprocess
 import sys
 import textwrap

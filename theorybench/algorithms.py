@@ -9,7 +9,7 @@ import importlib
 import numpy as np
 
 from .errors import unknown
-from .params import Param, resolve
+from .params import resolve
 
 # kernel name -> module; loaded on first use
 KERNELS = {"federated": "theorybench.kernels.federated",

@@ -117,7 +117,7 @@ def cmd_run(args):
     res = run(pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
               problem_settings=pset, **aset)
     if args.plot:
-        from .plotting import new_figure, save
+        from .plotting import new_figure
         fig, axs = new_figure(ncols=2, width=8.0)
         res.plot(axs[0][0], y="x")
         res.plot(axs[0][1], y="grad_norm")

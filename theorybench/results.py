@@ -75,7 +75,7 @@ class RunResult:
         return ax
 
 
-from .kernels.common import STAT_NAMES  # noqa: E402  (re-exported)
+from .kernels.common import STAT_NAMES  # noqa: E402,F401  (re-exported)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 from .algorithms import get_algorithm, kernel_module
 from .errors import TheoryBenchError
 from .kernels.common import N_STATS, STAT_NAMES
-from .problem import Problem, make_problem
+from .problem import make_problem
 from .results import RunResult, SweepResult
 
 MAX_DENSE_RECORD = 2001

@@ -7,7 +7,6 @@ is reproducible at any thread count and the NumPy references reproduce it.
 - cyclic (Amplified SCAFFOLD): K groups ``{i : i mod K = k}``; with period P, the group available in
   round r is ``floor((r mod P) / (P / K))``; S clients are drawn uniformly without replacement from it.
 """
-import numpy as np
 from numba import njit
 
 from .rng import uniform01

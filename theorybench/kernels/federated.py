@@ -27,9 +27,8 @@ Algorithms (``algo`` code; every method averages over the round's sampled client
 import numpy as np
 from numba import njit, prange
 
-from ..families import client_grad
 from ..sampling import available_clients, sample_clients
-from .common import (N_STATS, S_CLIPPED_FRACTION, init_stats, is_clipped, norm, observe, step,
+from .common import (S_CLIPPED_FRACTION, init_stats, is_clipped, norm, observe, step,
                      stoch_grad)
 
 FEDAVG = 0
