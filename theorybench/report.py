@@ -97,10 +97,11 @@ def markdown(results, prov, figures, outdir):
              f"{prov['date']}; " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()), "",
              "| claim | paper | reference | measured | predicted | verdict | expected | s |",
              "|---|---|---|---|---|---|---|---|"]
+    cell = lambda t: str(t).replace("|", "\\|")  # noqa: E731  (a pipe would end the table cell)
     for r in results:
         e = r.evidence
-        lines.append(f"| {r.claim.id}{' (control)' if r.control else ''} | {r.claim.paper} | {r.claim.reference} | "
-                     f"{e.measured} | {e.predicted} | **{e.verdict}** | {r.expected} | {r.seconds:.1f} |")
+        lines.append(f"| {r.claim.id}{' (control)' if r.control else ''} | {r.claim.paper} | {cell(r.claim.reference)} | "
+                     f"{cell(e.measured)} | {cell(e.predicted)} | **{e.verdict}** | {r.expected} | {r.seconds:.1f} |")
     for r in results:
         e = r.evidence
         lines += ["", f"## {r.claim.id}{' (negative control)' if r.control else ''}: {r.claim.reference}", "",
