@@ -53,6 +53,7 @@ import numpy as np
 from theorybench import make_problem, sweep
 from theorybench.claims import Evidence, FAIL, register_paper, verdict
 from theorybench.measure import fit_power_law, mean_ci
+from theorybench.tuning import tail_percentile as _tail_percentile, tune as _tune
 
 PAPER = register_paper(
     "amplified_scaffold_neurips24",
@@ -100,14 +101,9 @@ def log_rounds(rounds=PAPER_ROUNDS, every=LOG_EVERY):
     return np.arange(every, rounds + 1, every, dtype=np.int64)
 
 
-def tail_percentile(values, fraction=TAIL_FRACTION, q=PERCENTILE):
-    """The authors' tuning metric along the last axis of ``values`` (logged values in round order): sort
-    the last ``max(1, round(fraction k))`` values and take element ``min(round(q n), n - 1)``; a run with a
-    non-finite value there (divergence) scores +inf."""
-    v = np.asarray(values, dtype=np.float64)
-    n = max(1, int(round(fraction * v.shape[-1])))
-    tail = np.where(np.isfinite(v[..., -n:]), v[..., -n:], np.inf)
-    return np.sort(tail, axis=-1)[..., min(int(round(q * n)), n - 1)]
+def tail_percentile(values):
+    """The authors' tuning metric: element round(0.9 n) of the sorted last 10% of the logged values."""
+    return _tail_percentile(values, TAIL_FRACTION, PERCENTILE)
 
 
 def grid_of(method):
@@ -120,21 +116,12 @@ def grid_of(method):
 
 def tune(method, seeds, zeta=None, rounds=PAPER_ROUNDS):
     """Run ``method``'s grid on the instance (``zeta`` overrides the default) and select by the authors'
-    metric. Returns ``dict(best, score, scores, configs)``: ``best`` the selected hyperparameters,
-    ``scores`` the mean-over-seeds metric of every configuration (grid order)."""
+    metric (``theorybench.tuning.tune``). Returns ``dict(best, score, scores, configs)``."""
     pset = {} if zeta is None else {"zeta": zeta}
-    logged = log_rounds(rounds)
-    sw = sweep(PROBLEM, method, grid=grid_of(method), seeds=seeds, rounds=rounds, record=logged,
-               problem_settings=pset)
-    keep = np.isin(sw.rounds, logged)
-    metric = tail_percentile(sw.loss[..., keep])          # (*grid, seed)
-    scores = metric.mean(axis=-1)
-    names = [d for d in sw.dims if d != "seed"]
-    configs = [dict(zip(names, combo)) for combo in np.ndindex(*scores.shape)]
-    configs = [{k: sw.coords[k][i] for k, i in c.items()} for c in configs]
-    flat = scores.ravel()
-    k = int(np.argmin(np.where(np.isfinite(flat), flat, np.inf)))
-    return {"best": configs[k], "score": float(flat[k]), "scores": flat.tolist(), "configs": configs}
+    out = _tune(PROBLEM, method, grid_of(method), seeds=seeds, rounds=rounds, record=log_rounds(rounds),
+                metric=tail_percentile, problem_settings=pset)
+    out.pop("sweep")
+    return out
 
 
 def tuned_runs(selected, seeds, zeta=None, rounds=PAPER_ROUNDS):
