@@ -9,7 +9,7 @@ from problems.lower_bounds import regime_b_constants, regime_c_rounds_lower_boun
 from theorybench import make_problem, run_batch, sweep
 from theorybench.algorithms import get_algorithm
 from theorybench.claims import Evidence, register_paper, verdict
-from theorybench.measure import clopper_pearson, fit_power_law
+from theorybench.measure import fit_power_law, probability_at_most
 from theorybench import symbolic
 
 PAPER = register_paper(
@@ -54,11 +54,11 @@ def check_lb_a(size="quick", control=False):
     rows, ok = [], True
     for k in ratios:
         hits, prob = lb_a_fraction(k, runs, S, rounds)
-        lo, hi = clopper_pearson(hits, runs)
         bound = 2.0 ** -math.floor(k)
-        ok &= lo <= bound
-        rows.append({"D_over_gamma": k, "reached": hits, "runs": runs, "fraction": hits / runs,
-                     "ci95": [lo, hi], "bound": bound})
+        v = probability_at_most(hits, runs, bound)
+        ok &= v["ok"]
+        rows.append({"D_over_gamma": k, "reached": hits, "runs": runs, "fraction": v["fraction"],
+                     "ci95": [v["lo"], v["hi"]], "bound": bound, "resolvable": v["resolvable"]})
     meas = "; ".join(f"D/gamma={r['D_over_gamma']}: {r['fraction']:.4f} [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}]"
                      for r in rows)
     return Evidence(

@@ -49,3 +49,11 @@ def test_transition_detectors():
     assert first_crossing(v, 2.0) == 4
     assert first_crossing(v, 0.5) is None
     assert first_crossing(v, 4.5, index=np.arange(7) * 10, below=False) == 0
+
+
+def test_probability_at_most():
+    from theorybench.measure import probability_at_most
+    assert probability_at_most(10, 100, 0.25)["ok"]
+    assert not probability_at_most(60, 100, 0.25)["ok"]
+    assert not probability_at_most(0, 10, 0.01)["resolvable"]
+    assert probability_at_most(0, 1000, 0.01)["resolvable"]

@@ -98,3 +98,13 @@ def clopper_pearson(k, n, level=0.95):
     lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
     hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
     return lo, hi
+
+
+def probability_at_most(hits, runs, bound, level=0.95):
+    """Verdict for "P(event) <= bound" from ``hits`` of ``runs`` seeded runs: FAIL only if the lower
+    Clopper-Pearson bound exceeds ``bound``. Returns ``dict(ok, fraction, lo, hi, resolvable)``;
+    ``resolvable`` is False when even 0 hits could not push the upper bound below ``bound`` (too few runs
+    to confirm so small a probability)."""
+    lo, hi = clopper_pearson(hits, runs, level)
+    return {"ok": bool(lo <= bound), "fraction": hits / runs, "lo": lo, "hi": hi,
+            "resolvable": bool(clopper_pearson(0, runs, level)[1] < bound)}
