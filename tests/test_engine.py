@@ -115,3 +115,8 @@ def test_kernel_cache_is_keyed_on_all_engine_sources():
     locator = batch._cache._impl.locator
     assert isinstance(locator, EngineInTreeLocator) or type(locator).__name__.startswith("Engine")
     assert locator.get_source_stamp() == engine_stamp()
+
+
+def test_clients_per_round_beyond_the_clients_is_refused():
+    with pytest.raises(TheoryBenchError, match="clients_per_round"):
+        tb.run("lower-bound-a", "clipped-minibatch", clients_per_round=4, rounds=2)

@@ -46,6 +46,11 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     n = len(problems)
     if not (len(settings) == len(seeds) == n):
         raise ValueError("problems, settings and seeds must have the same length")
+    for p, st in zip(problems, settings):
+        S = st.get("clients_per_round", 0)
+        if S and S > p.n_clients:
+            raise TheoryBenchError(f"parameter 'clients_per_round' must be in [0, {p.n_clients}] for problem "
+                                   f"{p.name!r} ({p.n_clients} clients), got {S}")
     x0s = [p.x0 for p in problems] if x0s is None else x0s
     dims = {p.dim for p in problems}
     d = max(dims)
