@@ -149,3 +149,24 @@ def test_sampled_kernels_match_reference_on_three_clients(algo, S, seed):
                            local_steps=3, convention="step", noise_fn=ref.make_noise_fn(rng.NOISE_UNIFORM, 0.5, seed),
                            clients_per_round=S, seed=seed)
     np.testing.assert_array_equal(res.x[:, 0], np.array(xs)[:, 0])
+
+
+def test_regimes_a_and_c_are_L0_smooth_by_sympy():
+    # regime A: every client's second derivative is at most L0 (= C/w for the largest client)
+    eps, L0, c = 0.05, 100.0, 2.0
+    prob = tb.make_problem("lower-bound-a", eps=eps, L0=L0, c=c, D=0.2)
+    w, C = prob.constant("w"), prob.constant("C")
+    psi = sp.Piecewise((X, X >= 0), (X + X**2 / (2 * w), X >= -w), (-w / 2, True))
+    for coef in (-c, -c, C):
+        second = sp.piecewise_fold(sp.diff(coef * psi, X, 2))
+        pieces = [float(abs(expr)) for expr, _ in second.args]
+        assert max(pieces) <= L0 * (1 + 1e-12)
+    assert prob.constant("M") == C
+    # regime C: f'' = L0 inside |x| < 2 eps/L0 and 0 outside; Delta = f(x0)
+    eps, L0, Delta = 0.05, 2.0, 3.0
+    a = 2 * eps / L0
+    h = sp.Piecewise((2 * eps * X - 2 * eps**2 / L0, X >= a), (-2 * eps * X - 2 * eps**2 / L0, X <= -a),
+                     (L0 / 2 * X**2, True))
+    assert max(float(abs(e)) for e, _ in sp.piecewise_fold(sp.diff(h, X, 2)).args) == pytest.approx(L0)
+    x0 = tb.make_problem("lower-bound-c", eps=eps, L0=L0, Delta=Delta).x0[0]
+    assert float(h.subs(X, x0)) == pytest.approx(Delta, rel=1e-12)
