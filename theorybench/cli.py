@@ -115,7 +115,7 @@ def cmd_run(args):
     if args.seed < 0:
         raise TheoryBenchError(f"--seed must be a non-negative integer, got {args.seed}")
     res = run(pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
-              problem_settings=pset, **aset)
+              problem_settings=pset, backend=args.backend, **aset)
     if args.plot:
         from .plotting import new_figure
         fig, axs = new_figure(ncols=2, width=8.0)
@@ -163,7 +163,7 @@ def cmd_sweep(args):
     n = math.prod(len(v) for v in list(pgrid.values()) + list(agrid.values())) * args.seeds
     print(f"sweep: {n} configurations ...", file=sys.stderr)
     sw = sweep(pf.name, alg.name, agrid, pgrid, seeds=args.seeds, rounds=args.rounds, steps=args.steps,
-               problem_settings=pfixed, **afixed)
+               problem_settings=pfixed, backend=args.backend, **afixed)
     df = sw.to_dataframe(every_record=not args.final_only)
     if args.out:
         df.to_csv(args.out, index=False)
@@ -235,6 +235,8 @@ def build_parser():
         g = p.add_mutually_exclusive_group(required=True)
         g.add_argument("--rounds", type=int, help="communication rounds (of local_steps steps each)")
         g.add_argument("--steps", type=int, help="total steps (single-machine methods)")
+        p.add_argument("--backend", default="numba", choices=("numba", "numpy", "cupy"),
+                       help="numba kernels (default) or the array program on NumPy / CuPy (federated methods)")
         if name == "run":
             p.add_argument("--x0", help="start point, comma-separated")
             p.add_argument("--seed", type=int, default=0)

@@ -31,11 +31,14 @@ def _check_rounds(rounds):
     return int(rounds)
 
 
-def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None):
+def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
+              backend="numba"):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
-    grad_norm, stats)`` with a leading configuration axis."""
+    grad_norm, stats)`` with a leading configuration axis. backend: ``"numba"`` (the kernels), or
+    ``"numpy"`` / ``"cupy"`` (the federated methods as one array program, see
+    ``theorybench.backends.array``)."""
     alg = get_algorithm(algorithm)
     kmod = kernel_module(alg.kernel)
     rounds = _check_rounds(rounds)
@@ -77,7 +80,15 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         ol = np.empty((idx.size, rec.size))
         og = np.empty((idx.size, rec.size))
         os_ = np.empty((idx.size, N_STATS))
-        kmod.batch(alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec, ox, ol, og, os_)
+        if backend == "numba":
+            kmod.batch(alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec, ox, ol, og, os_)
+        else:
+            from .backends import array as ab
+            if alg.kernel != "federated":
+                raise TheoryBenchError(f"backend {backend!r} runs the federated methods only; "
+                                       f"{alg.name!r} needs backend='numba'")
+            ox, ol, og, os_ = ab.federated_batch(ab.namespace(backend), alg.code, family, params, hyper, x0, sd,
+                                                 ncode, ns, nm, tg, rounds, rec)
         out_x[idx, :, :dim] = ox
         out_loss[idx] = ol
         out_g[idx] = og
@@ -98,7 +109,7 @@ def _rounds_from(rounds, steps, local_steps):
 
 
 def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=None,
-        problem_settings=None, target=0.0, **hyper):
+        problem_settings=None, target=0.0, backend="numba", **hyper):
     """One trajectory of ``algorithm`` on ``problem``.
 
     problem: a registered name (built with ``problem_settings``) or a :class:`Problem`;
@@ -111,7 +122,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     I = settings.get("local_steps", 1)
     R = _rounds_from(rounds, steps, I)
     x0 = prob.x0 if x0 is None else _start(x0, prob)
-    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target])
+    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target], backend)
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
                      x[0, :, :prob.dim], loss[0], g[0], dict(zip(STAT_NAMES, s[0].tolist())))
 
@@ -124,7 +135,7 @@ def _start(x0, prob):
 
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
-          steps=None, x0=None, record=None, problem_settings=None, target=0.0, **fixed):
+          steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
@@ -169,7 +180,7 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
     targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
-    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets)
+    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend)
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
     coords = {d: v for d, v in zip(dims, values + [seed_list])}
