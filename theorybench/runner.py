@@ -32,13 +32,20 @@ def _check_rounds(rounds):
 
 
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
-              backend="numba"):
+              backend="numba", executor=None, chunks=None):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
     grad_norm, stats)`` with a leading configuration axis. backend: ``"numba"`` (the kernels), or
     ``"numpy"`` / ``"cupy"`` (the federated methods as one array program, see
-    ``theorybench.backends.array``)."""
+    ``theorybench.backends.array``). executor: ``None`` (in process), a Dask distributed ``Client`` or a
+    ``concurrent.futures`` executor: the configurations are cut into ``chunks`` pieces (default: 4 per
+    worker) that run where the executor sends them; each configuration's numbers are the same as in
+    process (the random streams depend on the seed only).
+    """
+    if executor is not None:
+        return _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
+                                targets, backend)
     alg = get_algorithm(algorithm)
     kmod = kernel_module(alg.kernel)
     rounds = _check_rounds(rounds)
@@ -96,6 +103,43 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     return rec, out_x, out_loss, out_g, out_s
 
 
+def _run_chunk(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend):
+    return run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend)
+
+
+def _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record, targets,
+                     backend):
+    """Cut the configurations into chunks, run them on ``executor``, concatenate in order."""
+    n = len(problems)
+    if chunks is None:
+        try:
+            workers = len(executor.scheduler_info()["workers"])  # dask.distributed
+        except AttributeError:
+            workers = getattr(executor, "_max_workers", 2)
+        chunks = 4 * max(1, workers)
+    bounds = np.linspace(0, n, min(max(1, int(chunks)), n) + 1).astype(int)
+    name = get_algorithm(algorithm).name
+    tg = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=float), (n,))
+    args = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        args.append((name, problems[a:b], settings[a:b], list(seeds[a:b]), rounds,
+                     None if x0s is None else list(x0s[a:b]), record, tg[a:b], backend))
+    if hasattr(executor, "gather"):  # dask.distributed.Client
+        futures = [executor.submit(_run_chunk, *a, pure=False) for a in args]
+        parts = executor.gather(futures)
+    else:  # concurrent.futures.Executor
+        parts = list(executor.map(_run_chunk, *zip(*args)))
+    rec = parts[0][0]
+    d = max(p[1].shape[2] for p in parts)
+    x = np.full((n, rec.size, d), np.nan)
+    pos = 0
+    for p in parts:
+        x[pos:pos + p[1].shape[0], :, :p[1].shape[2]] = p[1]
+        pos += p[1].shape[0]
+    return (rec, x, np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]),
+            np.concatenate([p[4] for p in parts]))
+
+
 def _rounds_from(rounds, steps, local_steps):
     if (rounds is None) == (steps is None):
         raise TheoryBenchError("give exactly one of 'rounds' (communication rounds) or 'steps'")
@@ -135,7 +179,8 @@ def _start(x0, prob):
 
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
-          steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", **fixed):
+          steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", executor=None,
+          **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
@@ -143,7 +188,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     tied_grid: ``{name: values}`` set both as the problem parameter and as the hyperparameter ``name``
     (the two-client quadratic built for the clipping gamma it is run with); target: a gradient-norm
     level (or ``target(problem, settings)``) whose first crossing is the statistic
-    ``first_below_target``; fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
+    ``first_below_target``; backend, executor: see :func:`run_batch` (a Dask ``Client`` spreads a sweep
+    too large for one machine over a cluster); fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
     grid = dict(grid or {})
@@ -180,7 +226,7 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
     targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
-    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend)
+    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor)
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
     coords = {d: v for d, v in zip(dims, values + [seed_list])}
