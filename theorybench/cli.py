@@ -58,18 +58,14 @@ def cmd_list(args):
     probs = problem_families()
     if args.name:
         name = args.name
-        if name in probs:
-            pf = probs[name]
-            print(f"problem {name}: {pf.reference}\n\n{pf.doc}\n\nparameters (-p):")
-            for p in pf.params:
-                print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
-            return 0
-        if name in ALGORITHMS:
-            a = ALGORITHMS[name]
-            print(f"algorithm {name}: {a.reference}\n\n{a.doc}\n\nhyperparameters (-a):")
-            for p in a.params:
-                print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
-            return 0
+        for kind, table, what in (("problem", probs, "parameters (-p)"),
+                                  ("algorithm", ALGORITHMS, "hyperparameters (-a)")):
+            if name in table:
+                item = table[name]
+                print(f"{kind} {name}: {item.reference}\n\n{item.doc}\n\n{what}:")
+                for p in item.params:
+                    print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
+                return 0
         from .claims import select
         claims = select([name])
         for c in claims:
