@@ -58,16 +58,26 @@ def cmd_list(args):
     probs = problem_families()
     if args.name:
         name = args.name
+        found = False
         for kind, table, what in (("problem", probs, "parameters (-p)"),
                                   ("algorithm", ALGORITHMS, "hyperparameters (-a)")):
             if name in table:
+                found = True
                 item = table[name]
                 print(f"{kind} {name}: {item.reference}\n\n{item.doc}\n\n{what}:")
                 for p in item.params:
                     print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
-                return 0
         from .claims import select
-        claims = select([name])
+        from .errors import UnknownNameError
+        try:
+            claims = select([name])
+        except UnknownNameError:
+            if found:
+                return 0
+            raise UnknownNameError("problem, algorithm, claim or paper", name,
+                                   list(probs) + list(ALGORITHMS) + list(papers())) from None
+        if found:
+            print(f"\nclaims selected by {name!r}:")
         for c in claims:
             print(f"{c.id} ({c.paper}, {c.reference}; expected {c.expected})\n  {c.statement}\n"
                   f"  negative control: {c.control}")
