@@ -24,10 +24,23 @@ DIVERGENCE_BOUND = 1e150
 
 @njit(cache=True, inline="always")
 def norm(g):
+    """``||g||_2``, rescaled when the plain sum of squares overflows or underflows (a gradient of 1e200
+    must still give a finite clipped step, not a zero one)."""
     s = 0.0
     for j in range(g.shape[0]):
         s += g[j] * g[j]
-    return np.sqrt(s)
+    if s < 1e300 and (s > 1e-300 or s == 0.0):
+        return np.sqrt(s)
+    m = 0.0
+    for j in range(g.shape[0]):
+        m = max(m, abs(g[j]))
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    s = 0.0
+    for j in range(g.shape[0]):
+        t = g[j] / m
+        s += t * t
+    return m * np.sqrt(s)
 
 
 @njit(cache=True, inline="always")
