@@ -14,11 +14,18 @@ from .params import resolve
 # kernel name -> module; loaded on first use
 KERNELS = {"federated": "theorybench.kernels.federated",
            "scaffold": "theorybench.kernels.scaffold",
-           "localgdj": "theorybench.kernels.localgdj"}
+           "localgdj": "theorybench.kernels.localgdj",
+           "muon": "theorybench.kernels.muon",
+           "single": "theorybench.kernels.single",
+           "logistic": "theorybench.kernels.logistic"}
 # modules that declare algorithms (each calls register_algorithm on import); one per kernel family
 METHOD_MODULES = ("theorybench.methods.federated", "theorybench.methods.scaffold",
-                  "theorybench.methods.localgdj")
-CHOICE_CODES = {"convention": {"step": 0, "grad": 1}, "participation": {"uniform": 0, "cyclic": 1}}
+                  "theorybench.methods.localgdj",
+                  "theorybench.methods.muon",
+                  "theorybench.methods.single",
+                  "theorybench.methods.logistic")
+CHOICE_CODES = {"convention": {"step": 0, "grad": 1}, "participation": {"uniform": 0, "cyclic": 1},
+                "compressor": {"topk": 0, "randk": 1}}
 
 
 def kernel_module(name):

@@ -23,6 +23,18 @@ Families (row ``c = params[i]``; every family is a sum over coordinates unless s
     those of the mean of the f_i.
 ``POINTS4`` (5): ``c[0] * sum_{k < c[1]} ||x - p_k||^4`` with the points ``p_k = c[2 + k d : 2 + (k+1) d]``
     (rows padded to the largest shard). The quartic federated instance of arXiv 2412.02781.
+``MONOMIAL`` (6): ``c[0] * sum_j x_j^p`` with ``p = c[1]`` (an integer; even for a function bounded below).
+``ABSPOW`` (7): ``|x|^p/p`` with ``p = c[0]``: separable ``sum_j |x_j|^p/p`` when ``c[1] == 0``, radial
+    ``||x||^p/p`` when ``c[1] == 1`` (gradient ``||x||^(p-2) x``).
+``EXPA`` (8): ``sum_j exp(a x_j)`` with ``a = c[0]`` (convex, inf f = 0 not attained).
+``EXTREMAL`` (9): the extremal (L0, L1) function ``sum_j (L0/L1^2)(exp(L1|x_j|) - L1|x_j| - 1)`` with
+    ``L0 = c[0]``, ``L1 = c[1]``, evaluated as ``(L0/L1^2)(expm1(u) - u)``, ``u = L1|x|`` (a Taylor series for
+    u < 1e-3, where expm1(u) - u cancels); gradient ``(L0/L1) sign(x) expm1(L1|x|)``. ``E'' = L0 + L1|E'|``.
+``QUARTIC`` (10): ``(1/4) sum_j (x_j - b_j)^4`` with ``b = c[0:d]`` (evaluated directly, not expanded). The
+    error-feedback clients of Khirirat et al. (arXiv 2410.16871).
+``HUBER1`` (11): the Huber function of ``HUBER`` on the first coordinate only (``eps = c[0]``, ``L0 = c[1]``);
+    the other coordinates are flat (zero). With noise on a second coordinate: the AG-1 instance.
+Overflow (|x| large) gives inf, which the kernels report as divergence.
 """
 import numpy as np
 from numba import njit
@@ -33,9 +45,18 @@ COSH = 2
 HUBER = 3
 ASYNTH = 4
 POINTS4 = 5
+MONOMIAL = 6
+ABSPOW = 7
+EXPA = 8
+EXTREMAL = 9
+QUARTIC = 10
+HUBER1 = 11
 FAMILY_NAMES = {POLY: "separable polynomial", RAMP: "C1 ramp psi_w", COSH: "A (cosh(L1 x) - 1)",
                 HUBER: "Huber (linear outside 2 eps/L0)", ASYNTH: "Amplified SCAFFOLD synthetic (d = 4)",
-                POINTS4: "sum of quartic distances to points"}
+                POINTS4: "sum of quartic distances to points", MONOMIAL: "A sum_j x_j^p",
+                ABSPOW: "|x|^p/p (separable or radial)", EXPA: "sum_j exp(a x_j)",
+                EXTREMAL: "extremal (L0,L1) function (L0/L1^2)(exp(L1|x|) - L1|x| - 1)",
+                QUARTIC: "(1/4) sum_j (x_j - b_j)^4", HUBER1: "Huber on x_1, flat in the other coordinates"}
 
 
 @njit(cache=True, inline="always")
@@ -99,6 +120,22 @@ def _huber_prime(x, eps, L0):
     return L0 * x
 
 
+@njit(cache=True, inline="always")
+def _extremal(x, L0, L1):
+    u = L1 * abs(x)
+    if u < 1e-3:
+        r = u * u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u / 120.0)))
+    else:
+        r = np.expm1(u) - u
+    return L0 / (L1 * L1) * r
+
+
+@njit(cache=True, inline="always")
+def _extremal_prime(x, L0, L1):
+    v = L0 / L1 * np.expm1(L1 * abs(x))
+    return v if x >= 0.0 else -v
+
+
 @njit(cache=True)
 def client_value(family, c, x):
     """``f_i(x)`` for the client parameter row ``c``."""
@@ -131,6 +168,34 @@ def client_value(family, c, x):
                 s += t * t
             v += s * s
         return c[0] * v
+    if family == MONOMIAL:
+        for j in range(d):
+            v += x[j] ** c[1]
+        return c[0] * v
+    if family == ABSPOW:
+        if c[1] != 0.0:
+            s = 0.0
+            for j in range(d):
+                s += x[j] * x[j]
+            return np.sqrt(s) ** c[0] / c[0]
+        for j in range(d):
+            v += abs(x[j]) ** c[0]
+        return v / c[0]
+    if family == EXPA:
+        for j in range(d):
+            v += np.exp(c[0] * x[j])
+        return v
+    if family == EXTREMAL:
+        for j in range(d):
+            v += _extremal(x[j], c[0], c[1])
+        return v
+    if family == QUARTIC:
+        for j in range(d):
+            t = x[j] - c[j]
+            v += t * t * t * t
+        return 0.25 * v
+    if family == HUBER1:
+        return _huber(x[0], c[0], c[1])
     return np.nan
 
 
@@ -165,6 +230,36 @@ def client_grad(family, c, x, out):
                 s += t * t
             for j in range(d):
                 out[j] += 4.0 * c[0] * s * (x[j] - c[2 + k * d + j])
+    elif family == MONOMIAL:
+        for j in range(d):
+            out[j] = c[0] * c[1] * x[j] ** (c[1] - 1.0)
+    elif family == ABSPOW:
+        if c[1] != 0.0:
+            s = 0.0
+            for j in range(d):
+                s += x[j] * x[j]
+            r = np.sqrt(s)
+            f = r ** (c[0] - 2.0) if r > 0.0 else 0.0
+            for j in range(d):
+                out[j] = f * x[j]
+        else:
+            for j in range(d):
+                a = abs(x[j]) ** (c[0] - 1.0)
+                out[j] = a if x[j] > 0.0 else (-a if x[j] < 0.0 else 0.0)
+    elif family == EXPA:
+        for j in range(d):
+            out[j] = c[0] * np.exp(c[0] * x[j])
+    elif family == EXTREMAL:
+        for j in range(d):
+            out[j] = _extremal_prime(x[j], c[0], c[1])
+    elif family == QUARTIC:
+        for j in range(d):
+            t = x[j] - c[j]
+            out[j] = t * t * t
+    elif family == HUBER1:
+        for j in range(d):
+            out[j] = 0.0
+        out[0] = _huber_prime(x[0], c[0], c[1])
     else:
         for j in range(d):
             out[j] = np.nan

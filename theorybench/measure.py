@@ -108,3 +108,44 @@ def probability_at_most(hits, runs, bound, level=0.95):
     lo, hi = clopper_pearson(hits, runs, level)
     return {"ok": bool(lo <= bound), "fraction": hits / runs, "lo": lo, "hi": hi,
             "resolvable": bool(clopper_pearson(0, runs, level)[1] < bound)}
+
+
+def phase_change(steps, grad_norm, gap, level, level_tail=0.5):
+    """Two-phase detector: where ``||grad f||`` first drops below ``level`` (e.g. ``L0/L1`` for
+    (L0,L1)-GD, Lobanov et al.), and the fitted behaviour of ``gap = f - f*`` on each side.
+
+    steps, grad_norm, gap: 1-D traces on the same (increasing) steps. Returns a dict:
+    ``crossing`` (the first step with ``grad_norm < level``, None if never), ``index`` (its position),
+    ``ratios_before`` / ``ratios_after`` (per-step contraction factors ``gap[k+1]/gap[k]`` on consecutive
+    recorded steps, normalised to one step), ``rate_before`` (the linear rate fitted to the gap before
+    the crossing, :func:`fit_linear_rate`), ``power_after`` (the power law ``gap ~ C (t - t_c)^p`` fitted on
+    the last ``level_tail`` fraction of the steps after the crossing, :func:`fit_power_law`), and
+    ``q_after_end`` (the mean per-step contraction over that tail: close to 1 for a sublinear phase)."""
+    t = np.asarray(steps, dtype=np.float64)
+    gn = np.asarray(grad_norm, dtype=np.float64)
+    gp = np.asarray(gap, dtype=np.float64)
+    below = np.flatnonzero(gn < level)
+    out = {"crossing": None, "index": None, "ratios_before": np.array([]), "ratios_after": np.array([]),
+           "rate_before": None, "power_after": None, "q_after_end": None}
+    dt = np.diff(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = (gp[1:] / gp[:-1]) ** (1.0 / dt)
+    if below.size == 0:
+        out["ratios_before"] = ratios
+        if gp.size >= 2:
+            out["rate_before"] = fit_linear_rate(t, gp)
+        return out
+    k = int(below[0])
+    out.update(crossing=float(t[k]), index=k, ratios_before=ratios[:max(k - 1, 0)], ratios_after=ratios[k:])
+    if k >= 2:
+        out["rate_before"] = fit_linear_rate(t[:k], gp[:k])
+    ta, ga = t[k:] - t[k], gp[k:]
+    m = ta.size
+    if m >= 4:
+        s = int(m * (1.0 - level_tail))
+        ok = slice(max(s, 1), m)
+        out["power_after"] = fit_power_law(ta[ok], ga[ok])
+        r = ratios[k:][max(s, 1) - 1:]
+        r = r[np.isfinite(r)]
+        out["q_after_end"] = float(np.exp(np.mean(np.log(r)))) if r.size else None
+    return out

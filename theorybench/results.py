@@ -22,6 +22,7 @@ class RunResult:
     loss: np.ndarray
     grad_norm: np.ndarray
     stats: dict = field(default_factory=dict)
+    traces: dict = field(default_factory=dict)  # extra per-record arrays (e.g. log_loss), kernel-specific
 
     @property
     def diverged(self):
@@ -97,6 +98,7 @@ class SweepResult:
     grad_norm: np.ndarray
     stats: dict
     fixed: dict = field(default_factory=dict)
+    traces: dict = field(default_factory=dict)  # extra arrays of shape (*shape, n_rec), kernel-specific
 
     @property
     def shape(self):
@@ -121,7 +123,8 @@ class SweepResult:
 
     def sel(self, name, **sel):
         """Array ``name`` (``loss``, ``grad_norm``, ``x`` or a stat) at the labels ``sel``."""
-        arr = self.stats[name] if name in self.stats else getattr(self, name)
+        arr = (self.stats[name] if name in self.stats else self.traces[name] if name in self.traces
+               else getattr(self, name))
         return arr[self.index(**sel)]
 
     def to_dataframe(self, every_record=True):

@@ -32,7 +32,7 @@ def _check_rounds(rounds):
 
 
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
-              backend="numba", executor=None, chunks=None):
+              backend="numba", executor=None, chunks=None, extra=None):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
@@ -42,6 +42,10 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     ``concurrent.futures`` executor: the configurations are cut into ``chunks`` pieces (default: 4 per
     worker) that run where the executor sends them; each configuration's numbers are the same as in
     process (the random streams depend on the seed only).
+    A kernel module with its own problem layout provides ``run_batch_group(alg, problems, settings,
+    seeds, rounds, rec, x0s, targets, backend, extra)`` returning the same tuple; its statistics are named
+    by its ``STAT_NAMES``. extra: a dict that such a hook fills with ``traces`` (named per-record arrays
+    beyond loss and grad_norm) and ``stat_names``.
     """
     if executor is not None:
         return _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
@@ -62,6 +66,8 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
             raise TheoryBenchError(f"parameter 'clients_per_round' must be in [0, {p.n_clients}] for problem "
                                    f"{p.name!r} ({p.n_clients} clients), got {S}")
     x0s = [p.x0 for p in problems] if x0s is None else x0s
+    if hasattr(kmod, "run_batch_group"):
+        return kmod.run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra)
     dims = {p.dim for p in problems}
     d = max(dims)
     out_x = np.full((n, rec.size, d), np.nan)
@@ -166,9 +172,13 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     I = settings.get("local_steps", 1)
     R = _rounds_from(rounds, steps, I)
     x0 = prob.x0 if x0 is None else _start(x0, prob)
-    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target], backend)
+    extra = {}
+    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target], backend,
+                                   extra=extra)
+    names = extra.get("stat_names", STAT_NAMES)
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
-                     x[0, :, :prob.dim], loss[0], g[0], dict(zip(STAT_NAMES, s[0].tolist())))
+                     x[0, :, :prob.dim], loss[0], g[0], dict(zip(names, s[0].tolist())),
+                     traces={k: v[0] for k, v in extra.get("traces", {}).items()})
 
 
 def _start(x0, prob):
@@ -226,13 +236,17 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
     targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
-    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor)
+    extra = {}
+    rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
+                                   extra=extra)
+    names = extra.get("stat_names", getattr(kernel_module(alg.kernel), "STAT_NAMES", STAT_NAMES))
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
     coords = {d: v for d, v in zip(dims, values + [seed_list])}
     return SweepResult(problems[0].name, alg.name, tuple(dims), coords, rec,
                        steps_arr.reshape(shape + (rec.size,)), x.reshape(shape + x.shape[1:]),
                        loss.reshape(shape + (rec.size,)), g.reshape(shape + (rec.size,)),
-                       {k: s[:, i].reshape(shape) for i, k in enumerate(STAT_NAMES)},
+                       {k: s[:, i].reshape(shape) for i, k in enumerate(names)},
+                       traces={k: v.reshape(shape + (rec.size,)) for k, v in extra.get("traces", {}).items()},
                        fixed={**{f"problem_{k}" if k in hyper_names else k: v for k, v in (problem_settings or {}).items()},
                               **fixed})

@@ -1,0 +1,456 @@
+"""Separable logistic regression with large stepsizes, as one whole-trajectory kernel (CLAIMS.md section 2).
+
+Problem as data: the folded points ``z_i = y_i x_i`` of client m are ``Z[m, :counts[m], :]`` (one client
+for plain GD). The global objective is ``F(w) = (1/M) sum_m F_m(w)``, ``F_m(w) = (1/n_m) sum_{i in m}
+ell(<w, z_i>)`` (the **mean** loss; with equal client sizes it is the mean over all points), with
+``ell(a) = log(1 + exp(-a))`` (logistic) or ``exp(-a)`` (exponential). w0 = 0 by default.
+
+Numerics (CLAIMS.md section 2, conventions):
+    * the loss is carried as ``log F`` (a log-sum-exp of ``log ell(a_i)``; ``log ell`` from
+      ``logaddexp(0, -a)`` for moderate a and ``-a - exp(-a)/2`` beyond a = 18.4), so losses like 1e-685
+      are represented; traces keep ``log F`` and ``log ||grad F||`` (the gradient is formed as
+      ``exp(m) v`` with ``m = max_i log phi_i``, ``phi = -ell'``, a stable sigmoid);
+    * the **float64 horizon**: the first step with ``eta ||grad F|| < 10 eps ||w||``, after which GD
+      freezes bit-for-bit; invariant checks stop there (statistic ``horizon_step``);
+    * a loss increase counts only when ``log F_{t+1} > log F_t + log1p(rtol)`` (``rtol`` slot, 1e-12);
+    * an overflow (log F or w not finite, ||w|| > 1e150) ends the run as divergence (``diverged_round``);
+    * ``checks = 0`` skips the per-step invariant checks (recursion, WBTY bounds, perceptron inequality;
+      their statistics stay 0): the transition times, horizon and divergence are always computed;
+    * ``stop_below`` > 0 ends a run at the first t with ``F(w_t) <= stop_below/eta_eff`` (for transition-time
+      sweeps: with ||x|| <= 1 nothing changes after tau_{2/eta} for ``stop_below = 2``); the rest of the
+      trace is NaN and ``final_log_loss`` is the loss there.
+
+Algorithms (``algo`` code); one step is one round (K local steps for the local methods):
+    GD (0)          ``w <- w - eta grad F(w)`` on the logistic loss.
+    GD_EXP (1)      the same on the exponential loss.
+    LOCAL_GD (2)    every client runs K steps ``u <- u - eta grad F_m(u)`` from w_r; ``w_{r+1} = mean_m u_m``.
+    TWO_STAGE (3)   Local GD with eta_1 (``eta``) until ``F(w_r) <= switch_c gamma^2/(eta_2 K M)``, then eta_2.
+    PERCEPTRON (4)  batch perceptron ``w <- w + sum_{i: <w, z_i> <= 0} z_i`` (ties count).
+
+Running statistics (every step, see ``STAT_NAMES``); transition thresholds use the effective stepsize
+``eta_eff = eta`` (GD) or ``eta K`` (local methods; the stable-phase GD equivalent of CWL):
+    tau_mono = 1 + last t with an increase; tau_{c} = first t with F(w_t) <= c for c in 2/eta_eff,
+    1/eta_eff, 1/(8 eta_eff); t_all_positive = first t with min_i <w_t, z_i> > 0;
+    increases_after_2_eta: increases at a t with F(w_t) <= 2/eta_eff (WBTY stability lemma: 0);
+    recursion_*: for tau_{1/(8 eta)} <= t < horizon, ``1/F(w_{t+1}) - 1/F(w_t)`` against
+    ``eta gamma^2/8`` (CL Thm 2.1), counted as a violation below ``(1 - 1e-9)`` of it, and its min ratio;
+    perceptron_violations: steps with ``<w_{t+1} - w_t, w*> <= 0`` before the horizon (from the update);
+    avg_bound_violations / norm_bound_violations: WBTY Thm 1's two bounds at every t with gamma^2 eta t > 1.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+GD = 0
+GD_EXP = 1
+LOCAL_GD = 2
+TWO_STAGE = 3
+PERCEPTRON = 4
+
+SLOTS = ("eta", "local_steps", "eta2", "switch_c", "rtol", "stop_below", "checks")
+DEFAULTS = {"eta": 1.0, "local_steps": 1, "eta2": 1.0, "switch_c": 1.0 / 42.0, "rtol": 1e-12, "stop_below": 0.0,
+            "checks": 1}
+H_ETA, H_K, H_ETA2, H_SWITCH, H_RTOL, H_STOP, H_CHECKS = range(7)
+
+STAT_NAMES = ("diverged_round", "tau_mono", "tau_2_eta", "tau_1_eta", "tau_8_eta", "t_all_positive",
+              "loss_increases", "increases_after_2_eta", "recursion_violations", "recursion_min_ratio",
+              "horizon_step", "frozen_step", "perceptron_violations", "avg_bound_violations",
+              "norm_bound_violations", "final_log_loss", "max_norm", "switch_round", "min_margin")
+N_STATS = len(STAT_NAMES)
+(S_DIV, S_TMONO, S_T2, S_T1, S_T8, S_TPOS, S_INC, S_INC2, S_RECV, S_RECMIN, S_HOR, S_FROZEN, S_PERC,
+ S_AVGV, S_NORMV, S_FINAL, S_MAXN, S_SWITCH, S_MINMARGIN) = range(N_STATS)
+
+DIVERGENCE_BOUND = 1e150
+EPS = 2.220446049250313e-16
+RECURSION_RTOL = 1e-9  # rounding allowance of the 1/F recursion check, fixed a priori
+
+
+@njit(cache=True, inline="always")
+def log_ell(a, kind):
+    """``log ell(a)``: logistic ``log(log(1 + exp(-a)))``, exact to rounding for every a; exp: ``-a``."""
+    if kind == 1:
+        return -a
+    if a < 18.4:
+        return math.log(max(0.0, -a) + math.log1p(math.exp(-abs(a))))
+    u = math.exp(-a)
+    return -a - 0.5 * u
+
+
+@njit(cache=True, inline="always")
+def log_phi(a, kind):
+    """``log(-ell'(a))``: logistic ``log sigma(-a) = -logaddexp(0, a)``; exp: ``-a``."""
+    if kind == 1:
+        return -a
+    return -(max(a, 0.0) + math.log1p(math.exp(-abs(a))))
+
+
+@njit(cache=True, inline="always")
+def phi(a, kind):
+    """``-ell'(a)``: the stable sigmoid ``sigma(-a)`` (logistic) or ``exp(-a)`` (may overflow: divergence)."""
+    if kind == 1:
+        return math.exp(-a)
+    if a >= 0.0:
+        e = math.exp(-a)
+        return e / (1.0 + e)
+    return 1.0 / (1.0 + math.exp(a))
+
+
+@njit(cache=True, inline="always")
+def dot_row(w, R, d):
+    """``<w, R>`` over d coordinates with four independent partial sums (a fixed order: deterministic,
+    and the dependency chain is broken so LLVM can use SIMD lanes without fastmath)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= d:
+        s0 += w[j] * R[j]
+        s1 += w[j + 1] * R[j + 1]
+        s2 += w[j + 2] * R[j + 2]
+        s3 += w[j + 3] * R[j + 3]
+        j += 4
+    while j < d:
+        s0 += w[j] * R[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=True)
+def evaluate(kind, Z, counts, w, lbuf, g):
+    """``(log F(w), m, vn, min_i <w, z_i>)`` with ``||grad F(w)|| = exp(m) sqrt(vn)``; fills ``g = grad F(w)``.
+
+    lbuf: scratch of size 2 M nmax. Fast path (logistic loss, every margin below 700, so every
+    ``ell(a_i)`` and ``phi(a_i)`` is a normal float64 or a harmless underflow of a term much smaller than the
+    largest): the sums in the linear domain, one ``exp`` and one ``log1p`` per point. Otherwise (the
+    exponential loss, or a margin beyond 700) the log domain: ``log F`` by log-sum-exp of ``log ell``, and
+    the gradient as ``exp(m) v`` with ``m = max_i log phi_i + log weight_i``.
+    """
+    M = Z.shape[0]
+    d = Z.shape[2]
+    nmax = Z.shape[1]
+    amin = np.inf
+    amax = -np.inf
+    for m in range(M):
+        for i in range(counts[m]):
+            a = dot_row(w, Z[m, i], d)
+            lbuf[2 * (m * nmax + i)] = a
+            amin = min(amin, a)
+            amax = max(amax, a)
+    for j in range(d):
+        g[j] = 0.0
+    if kind == 0 and amin > -700.0 and amax < 700.0:
+        # linear domain: ell = max(0, -a) + log1p(e), phi = sigma(-a), e = exp(-|a|); every term is a
+        # normal float64 (|a| < 700)
+        s = 0.0
+        for m in range(M):
+            wt = 1.0 / (counts[m] * M)
+            for i in range(counts[m]):
+                a = lbuf[2 * (m * nmax + i)]
+                e = math.exp(-abs(a))
+                if a >= 0.0:
+                    ell = math.log1p(e)
+                    ph = e / (1.0 + e)
+                else:
+                    ell = -a + math.log1p(e)
+                    ph = 1.0 / (1.0 + e)
+                s += wt * ell
+                c = wt * ph
+                for j in range(d):
+                    g[j] -= c * Z[m, i, j]
+        vn = 0.0
+        for j in range(d):
+            vn += g[j] * g[j]
+        return math.log(s), 0.0, vn, amin
+    lmax = -np.inf
+    pmax = -np.inf
+    logM = math.log(M)
+    for m in range(M):
+        lw = -math.log(counts[m]) - logM
+        for i in range(counts[m]):
+            a = lbuf[2 * (m * nmax + i)]
+            le = log_ell(a, kind) + lw
+            lp = log_phi(a, kind) + lw
+            lbuf[2 * (m * nmax + i)] = le
+            lbuf[2 * (m * nmax + i) + 1] = lp
+            lmax = max(lmax, le)
+            pmax = max(pmax, lp)
+    s = 0.0
+    for m in range(M):
+        for i in range(counts[m]):
+            s += math.exp(lbuf[2 * (m * nmax + i)] - lmax)
+            c = math.exp(lbuf[2 * (m * nmax + i) + 1] - pmax)
+            for j in range(d):
+                g[j] -= c * Z[m, i, j]
+    logF = lmax + math.log(s)
+    vn = 0.0
+    for j in range(d):
+        vn += g[j] * g[j]
+    scale = math.exp(pmax)
+    for j in range(d):
+        g[j] *= scale
+    return logF, pmax, vn, amin
+
+
+@njit(cache=True)
+def client_grad(kind, Zm, nm, u, out):
+    """``grad F_m(u) = -(1/n_m) sum_i phi(<u, z_i>) z_i``."""
+    d = Zm.shape[1]
+    for j in range(d):
+        out[j] = 0.0
+    for i in range(nm):
+        a = dot_row(u, Zm[i], d)
+        c = phi(a, kind) / nm
+        for j in range(d):
+            out[j] -= c * Zm[i, j]
+
+
+@njit(cache=True, inline="always")
+def eta_eff_of(algo, hyper):
+    """The effective stepsize of the transition thresholds: eta (GD) or eta K (local methods)."""
+    if algo == LOCAL_GD or algo == TWO_STAGE:
+        return hyper[H_ETA] * int(hyper[H_K])
+    return hyper[H_ETA]
+
+
+@njit(cache=True)
+def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_rounds, out_w, out_logF,
+                        out_loggn, st):
+    """Run one configuration for ``rounds`` steps/rounds; record ``w``, ``log F``, ``log ||grad F||`` at
+    ``rec_rounds`` (sorted, with 0 and the last); fill the running statistics ``st``."""
+    M = Z.shape[0]
+    d = Z.shape[2]
+    eta = hyper[H_ETA]
+    K = int(hyper[H_K])
+    eta2 = hyper[H_ETA2]
+    rtol = hyper[H_RTOL]
+    stop = hyper[H_STOP]
+    checks = hyper[H_CHECKS] != 0.0
+    log_10eps = math.log(10.0 * EPS)
+    log_stop = math.log(stop / eta_eff_of(algo, hyper)) if stop > 0 else -np.inf
+    kind = 1 if algo == GD_EXP else 0
+    local = algo == LOCAL_GD or algo == TWO_STAGE
+    eta_eff = eta * K if local else eta
+    l2 = math.log(2.0 / eta_eff)
+    l1 = math.log(1.0 / eta_eff)
+    l8 = math.log(1.0 / (8.0 * eta_eff))
+    linc = math.log1p(rtol)
+    gam = margin
+    rec_c = eta * gam * gam / 8.0
+    log_rec_c = math.log(rec_c) if rec_c > 0 else -np.inf
+    switch_level = hyper[H_SWITCH] * gam * gam / (eta2 * K * M) if algo == TWO_STAGE else 0.0
+    log_switch = math.log(switch_level) if switch_level > 0 else -np.inf
+    has_wstar = False
+    for j in range(d):
+        if wstar[j] != 0.0:
+            has_wstar = True
+
+    w = w0.copy()
+    wn = np.empty(d)
+    g = np.empty(d)
+    gm = np.empty(d)
+    u = np.empty(d)
+    acc = np.empty(d)
+    lbuf = np.empty(2 * M * Z.shape[1])
+    for k in range(N_STATS):
+        st[k] = -1.0
+    st[S_TMONO] = 0.0
+    st[S_INC] = 0.0
+    st[S_INC2] = 0.0
+    st[S_RECV] = 0.0
+    st[S_RECMIN] = np.inf
+    st[S_PERC] = 0.0
+    st[S_AVGV] = 0.0
+    st[S_NORMV] = 0.0
+    st[S_MAXN] = 0.0
+    st[S_MINMARGIN] = np.inf
+
+    cur_eta = eta
+    logS = -np.inf  # log sum_{k < t} F(w_k)
+    prev_logF = 0.0
+    p = 0
+    logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+    t = 0
+    while True:
+        wn2 = 0.0
+        for j in range(d):
+            wn2 += w[j] * w[j]
+        if not (math.isfinite(logF) and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND):
+            st[S_DIV] = t
+            while p < rec_rounds.shape[0]:
+                out_logF[p] = np.nan
+                out_loggn[p] = np.nan
+                for j in range(d):
+                    out_w[p, j] = np.nan
+                p += 1
+            break
+        # ---- observe w_t
+        if wn2 > st[S_MAXN] * st[S_MAXN]:
+            st[S_MAXN] = math.sqrt(wn2)
+        st[S_MINMARGIN] = amin
+        if t > 0:
+            if logF > prev_logF + linc:
+                st[S_INC] += 1
+                st[S_TMONO] = t  # 1 + (t - 1)
+                if prev_logF <= l2:
+                    st[S_INC2] += 1
+            if checks and st[S_T8] >= 0 and st[S_T8] <= t - 1 and st[S_HOR] < 0:
+                # 1/F_t - 1/F_{t-1} = exp(-prev) expm1(prev - logF), in logs
+                dl = prev_logF - logF
+                if dl > 0:
+                    lr = -prev_logF + math.log(math.expm1(dl)) - log_rec_c
+                    ratio = math.exp(min(lr, 700.0))
+                else:
+                    ratio = -1.0
+                st[S_RECMIN] = min(st[S_RECMIN], ratio)
+                if ratio < 1.0 - RECURSION_RTOL:
+                    st[S_RECV] += 1
+            if checks and gam > 0:
+                q = gam * gam * eta * t
+                if q > 1.0:
+                    lq = math.log(q)
+                    if logS - math.log(t) > math.log((1.0 + lq * lq + eta * eta / 4.0) / q):
+                        st[S_AVGV] += 1
+                    if math.sqrt(wn2) > (math.sqrt(2.0) + 2.0 * lq + eta) / gam:
+                        st[S_NORMV] += 1
+        if st[S_T2] < 0 and logF <= l2:
+            st[S_T2] = t
+        if st[S_T1] < 0 and logF <= l1:
+            st[S_T1] = t
+        if st[S_T8] < 0 and logF <= l8:
+            st[S_T8] = t
+        if st[S_TPOS] < 0 and amin > 0.0:
+            st[S_TPOS] = t
+        if st[S_HOR] < 0 and t > 0 and algo != PERCEPTRON:
+            # eta ||grad F|| < 10 eps ||w||, squared (linear domain) or in logs
+            if gm_log == 0.0:
+                hit = vn * cur_eta * cur_eta < 100.0 * EPS * EPS * wn2
+            else:
+                hit = vn == 0.0 or gm_log + 0.5 * math.log(vn) < log_10eps + 0.5 * math.log(wn2) - math.log(cur_eta)
+            if hit:
+                st[S_HOR] = t
+        if p < rec_rounds.shape[0] and rec_rounds[p] == t:
+            out_logF[p] = logF
+            out_loggn[p] = gm_log + 0.5 * math.log(vn) if vn > 0.0 else -np.inf
+            for j in range(d):
+                out_w[p, j] = w[j]
+            p += 1
+        st[S_FINAL] = logF
+        if t >= rounds:
+            break
+        if logF <= log_stop:  # early stop asked for (the rest of the trace is NaN)
+            while p < rec_rounds.shape[0]:
+                out_logF[p] = np.nan
+                out_loggn[p] = np.nan
+                for j in range(d):
+                    out_w[p, j] = np.nan
+                p += 1
+            break
+        if checks:
+            logS = np.logaddexp(logS, logF)
+        prev_logF = logF
+        # ---- step t -> t + 1
+        if algo == TWO_STAGE and st[S_SWITCH] < 0 and logF <= log_switch:
+            st[S_SWITCH] = t
+            cur_eta = eta2
+        if algo == GD or algo == GD_EXP:
+            for j in range(d):
+                wn[j] = w[j] - cur_eta * g[j]
+        elif algo == PERCEPTRON:
+            for j in range(d):
+                wn[j] = w[j]
+            for m in range(M):
+                for i in range(counts[m]):
+                    a = 0.0
+                    for j in range(d):
+                        a += w[j] * Z[m, i, j]
+                    if a <= 0.0:
+                        for j in range(d):
+                            wn[j] += Z[m, i, j]
+        else:
+            for j in range(d):
+                acc[j] = 0.0
+            for m in range(M):
+                for j in range(d):
+                    u[j] = w[j]
+                for k in range(K):
+                    client_grad(kind, Z[m], counts[m], u, gm)
+                    for j in range(d):
+                        u[j] -= cur_eta * gm[j]
+                for j in range(d):
+                    acc[j] += u[j]
+            for j in range(d):
+                wn[j] = acc[j] / M
+        same = True
+        inc = 0.0
+        for j in range(d):
+            if wn[j] != w[j]:
+                same = False
+            inc += (wn[j] - w[j]) * wstar[j]
+        if same and st[S_FROZEN] < 0:
+            st[S_FROZEN] = t
+        if checks and has_wstar and st[S_HOR] < 0 and not inc > 0.0:
+            st[S_PERC] += 1
+        for j in range(d):
+            w[j] = wn[j]
+        t += 1
+        logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+
+
+@njit(cache=True, parallel=True)
+def batch(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_rounds, out_w, out_logF, out_loggn,
+          out_stats):
+    """``prange`` over configurations c: ``Z[c]`` (M, nmax, d), ``counts[c]`` (M,), ``hyper[c]``, ``w0[c]``,
+    ``margin[c]`` (gamma of the data as run, used by the invariant checks), ``wstar[c]`` (unit, or 0)."""
+    for c in prange(hyper.shape[0]):
+        logistic_trajectory(algo, Z[c], counts[c], hyper[c], w0[c], margin[c], wstar[c], rounds, rec_rounds,
+                            out_w[c], out_logF[c], out_loggn[c], out_stats[c])
+
+
+def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra=None):
+    """The runner's hook (``theorybench.runner.run_batch``): pack the logistic problems (any mix of
+    shapes: padded to the largest), run :func:`batch`, return ``(rec, w, loss, grad_norm, stats)``;
+    ``extra`` (a dict) receives ``traces`` (``log_loss``, ``log_grad_norm``) and ``stat_names``."""
+    from ..errors import TheoryBenchError
+    if backend != "numba":
+        raise TheoryBenchError(f"algorithm {alg.name!r} runs on backend='numba' only, got {backend!r}")
+    n = len(problems)
+    for p in problems:
+        if not hasattr(p, "Z"):
+            raise TheoryBenchError(f"algorithm {alg.name!r} needs a logistic data problem (with folded data "
+                                   f"z_i = y_i x_i), got {p.name!r}")
+    M = max(p.Z.shape[0] for p in problems)
+    nmax = max(p.Z.shape[1] for p in problems)
+    d = max(p.dim for p in problems)
+    out_x = np.full((n, rec.size, d), np.nan)
+    out_l = np.full((n, rec.size), np.nan)
+    out_g = np.full((n, rec.size), np.nan)
+    out_s = np.zeros((n, N_STATS))
+    groups = {}
+    for c, p in enumerate(problems):
+        groups.setdefault((p.Z.shape, alg.code), []).append(c)
+    for (shape, code), idx in groups.items():
+        idx = np.asarray(idx)
+        Zs = np.ascontiguousarray(np.stack([problems[c].Z for c in idx]))
+        cnt = np.ascontiguousarray(np.stack([problems[c].counts for c in idx]).astype(np.int64))
+        hyper = np.ascontiguousarray(np.stack([alg.pack(settings[c]) for c in idx]))
+        dim = shape[2]
+        w0 = np.ascontiguousarray(np.stack([np.asarray(x0s[c], dtype=np.float64).reshape(dim) for c in idx]))
+        mg = np.asarray([problems[c].margin for c in idx], dtype=np.float64)
+        ws = np.ascontiguousarray(np.stack([problems[c].wstar if problems[c].wstar is not None else np.zeros(dim)
+                                            for c in idx]).astype(np.float64))
+        ow = np.empty((idx.size, rec.size, dim))
+        ol = np.empty((idx.size, rec.size))
+        og = np.empty((idx.size, rec.size))
+        os_ = np.empty((idx.size, N_STATS))
+        batch(code, Zs, cnt, hyper, w0, mg, ws, int(rounds), rec, ow, ol, og, os_)
+        out_x[idx, :, :dim] = ow
+        out_l[idx] = ol
+        out_g[idx] = og
+        out_s[idx] = os_
+    if extra is not None:
+        extra["traces"] = {"log_loss": out_l.copy(), "log_grad_norm": out_g.copy()}
+        extra["stat_names"] = STAT_NAMES
+    with np.errstate(over="ignore", under="ignore"):
+        return rec, out_x, np.exp(out_l), np.exp(out_g), out_s

@@ -1,0 +1,89 @@
+"""The small tanh MLP of the edge-of-stability claims (CLAIMS.md section 4): loss, gradient and exact
+Hessian-vector products (Pearlmutter's R-operator), full batch, in NumPy (the work is three dense matrix
+products per pass: BLAS does them; no deep-learning framework).
+
+Network: ``x -> tanh(x W1) -> tanh(. W2) -> . W3`` (no biases), widths 32-64-64-10 by default; loss
+``L = 1/(2n) sum_i ||f(x_i) - y_i||^2``. Parameters are one flat vector ``w`` (W1, W2, W3 row-major, in
+order); :func:`unflatten` gives the layer matrices.
+"""
+import numpy as np
+
+
+def shapes(widths):
+    return [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
+
+
+def unflatten(w, widths):
+    out, p = [], 0
+    for (a, b) in shapes(widths):
+        out.append(w[p:p + a * b].reshape(a, b))
+        p += a * b
+    return out
+
+
+def n_params(widths):
+    return sum(a * b for a, b in shapes(widths))
+
+
+def _forward(Ws, X):
+    acts = [X]
+    h = X
+    for W in Ws[:-1]:
+        h = np.tanh(h @ W)
+        acts.append(h)
+    return acts, h @ Ws[-1]
+
+
+def loss(w, X, Y, widths):
+    Ws = unflatten(w, widths)
+    _, O = _forward(Ws, X)
+    R = O - Y
+    return 0.5 * float(np.sum(R * R)) / X.shape[0]
+
+
+def loss_grad(w, X, Y, widths):
+    """``(L(w), grad L(w))``."""
+    Ws = unflatten(w, widths)
+    acts, O = _forward(Ws, X)
+    n = X.shape[0]
+    R = O - Y
+    dO = R / n
+    grads = [None] * len(Ws)
+    grads[-1] = acts[-1].T @ dO
+    d = dO @ Ws[-1].T
+    for i in range(len(Ws) - 2, -1, -1):
+        dH = d * (1.0 - acts[i + 1] ** 2)
+        grads[i] = acts[i].T @ dH
+        if i > 0:
+            d = dH @ Ws[i].T
+    return 0.5 * float(np.sum(R * R)) / n, np.concatenate([g.ravel() for g in grads])
+
+
+def hvp(w, v, X, Y, widths):
+    """``H(w) v`` exactly (R-operator of the backward pass)."""
+    Ws = unflatten(w, widths)
+    Vs = unflatten(v, widths)
+    n = X.shape[0]
+    L = len(Ws)
+    acts, O = _forward(Ws, X)
+    # forward R-pass
+    Racts = [np.zeros_like(X)]
+    for i in range(L - 1):
+        RH = Racts[i] @ Ws[i] + acts[i] @ Vs[i]
+        Racts.append((1.0 - acts[i + 1] ** 2) * RH)
+    RO = Racts[L - 1] @ Ws[-1] + acts[L - 1] @ Vs[-1]
+    dO = (O - Y) / n
+    RdO = RO / n
+    Rg = [None] * L
+    Rg[-1] = Racts[L - 1].T @ dO + acts[L - 1].T @ RdO
+    d = dO @ Ws[-1].T
+    Rd = RdO @ Ws[-1].T + dO @ Vs[-1].T
+    for i in range(L - 2, -1, -1):
+        a = acts[i + 1]
+        dH = d * (1.0 - a * a)
+        RdH = Rd * (1.0 - a * a) - 2.0 * d * a * Racts[i + 1]
+        Rg[i] = Racts[i].T @ dH + acts[i].T @ RdH
+        if i > 0:
+            d = dH @ Ws[i].T
+            Rd = RdH @ Ws[i].T + dH @ Vs[i].T
+    return np.concatenate([g.ravel() for g in Rg])
