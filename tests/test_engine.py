@@ -120,3 +120,10 @@ def test_kernel_cache_is_keyed_on_all_engine_sources():
 def test_clients_per_round_beyond_the_clients_is_refused():
     with pytest.raises(TheoryBenchError, match="clients_per_round"):
         tb.run("lower-bound-a", "clipped-minibatch", clients_per_round=4, rounds=2)
+
+
+def test_an_algorithm_refuses_a_problem_its_kernel_cannot_evaluate():
+    with pytest.raises(TheoryBenchError, match="cannot run problem 'episode-quartic'"):
+        tb.run("episode-quartic", "muon", steps=3)
+    with pytest.raises(TheoryBenchError, match="logistic-gd"):
+        tb.run("wbty-toy", "gd", steps=3)

@@ -66,6 +66,14 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
             raise TheoryBenchError(f"parameter 'clients_per_round' must be in [0, {p.n_clients}] for problem "
                                    f"{p.name!r} ({p.n_clients} clients), got {S}")
     x0s = [p.x0 for p in problems] if x0s is None else x0s
+    accepts = getattr(kmod, "accepts", _family_problem)
+    for p in problems:
+        if not accepts(p):
+            from .algorithms import ALGORITHMS
+            fits = sorted(a.name for a in ALGORITHMS.values()
+                          if getattr(kernel_module(a.kernel), "accepts", _family_problem)(p))
+            raise TheoryBenchError(f"algorithm {alg.name!r} cannot run problem {p.name!r}; algorithms for it: "
+                                   f"{', '.join(fits) or 'none'}")
     if hasattr(kmod, "run_batch_group"):
         return kmod.run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra)
     dims = {p.dim for p in problems}
@@ -107,6 +115,12 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         out_g[idx] = og
         out_s[idx] = os_
     return rec, out_x, out_loss, out_g, out_s
+
+
+def _family_problem(problem):
+    """Kernels built on ``theorybench.families`` run the problems whose family they evaluate."""
+    from .families import FAMILY_NAMES
+    return problem.family in FAMILY_NAMES and not hasattr(problem, "Z")
 
 
 def _run_chunk(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend):

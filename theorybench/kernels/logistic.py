@@ -454,3 +454,8 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         extra["stat_names"] = STAT_NAMES
     with np.errstate(over="ignore", under="ignore"):
         return rec, out_x, np.exp(out_l), np.exp(out_g), out_s
+
+
+def accepts(problem):
+    """The runner's compatibility test: logistic data problems (folded data ``Z``)."""
+    return hasattr(problem, "Z")

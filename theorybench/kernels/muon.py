@@ -334,3 +334,8 @@ def batch(algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, 
 
 __all__ = ["SLOTS", "DEFAULTS", "N_STATS", "batch", "value_subgrad", "SCHEDULES", "MUON", "MUON_NS",
            "SIGNED_MOMENTUM", "SIGN", "GD", "EF", "EF_MUON", "MUONMAX", "MOMO"]
+
+
+def accepts(problem):
+    """The runner's compatibility test: this kernel evaluates the Muon counterexample only."""
+    return problem.name == "muon-counterexample"
