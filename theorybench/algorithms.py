@@ -17,13 +17,15 @@ KERNELS = {"federated": "theorybench.kernels.federated",
            "localgdj": "theorybench.kernels.localgdj",
            "muon": "theorybench.kernels.muon",
            "single": "theorybench.kernels.single",
-           "logistic": "theorybench.kernels.logistic"}
+           "logistic": "theorybench.kernels.logistic",
+           "steepest": "theorybench.kernels.steepest"}
 # modules that declare algorithms (each calls register_algorithm on import); one per kernel family
 METHOD_MODULES = ("theorybench.methods.federated", "theorybench.methods.scaffold",
                   "theorybench.methods.localgdj",
                   "theorybench.methods.muon",
                   "theorybench.methods.single",
-                  "theorybench.methods.logistic")
+                  "theorybench.methods.logistic",
+                  "theorybench.methods.steepest")
 CHOICE_CODES = {"convention": {"step": 0, "grad": 1}, "participation": {"uniform": 0, "cyclic": 1},
                 "compressor": {"topk": 0, "randk": 1}}
 
@@ -58,11 +60,19 @@ class Algorithm:
 
 
 ALGORITHMS: dict = {}
+# name -> every Algorithm of that name: one method implemented by several kernels (``gd`` on the
+# (L0,L1) polynomials and on the MLP); the runner picks the one whose kernel accepts the problem
+VARIANTS: dict = {}
 
 
 def register_algorithm(alg):
-    """Add an :class:`Algorithm` to the registry (kernels of other families use this too)."""
-    ALGORITHMS[alg.name] = alg
+    """Add an :class:`Algorithm` to the registry (kernels of other families use this too). A second
+    algorithm of the same name on another kernel becomes a variant (the first stays the default)."""
+    others = [a for a in VARIANTS.get(alg.name, []) if a.kernel != alg.kernel]
+    VARIANTS[alg.name] = others + [alg]
+    ALGORITHMS.setdefault(alg.name, alg)
+    if ALGORITHMS[alg.name].kernel == alg.kernel:
+        ALGORITHMS[alg.name] = alg
     return alg
 
 

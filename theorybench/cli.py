@@ -63,10 +63,12 @@ def cmd_list(args):
                                   ("algorithm", ALGORITHMS, "hyperparameters (-a)")):
             if name in table:
                 found = True
-                item = table[name]
-                print(f"{kind} {name}: {item.reference}\n\n{item.doc}\n\n{what}:")
-                for p in item.params:
-                    print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
+                from .algorithms import VARIANTS
+                for item in (VARIANTS.get(name, [table[name]]) if kind == "algorithm" else [table[name]]):
+                    on = f" (kernel {item.kernel})" if kind == "algorithm" and len(VARIANTS[name]) > 1 else ""
+                    print(f"{kind} {name}{on}: {item.reference}\n\n{item.doc}\n\n{what}:")
+                    for p in item.params:
+                        print(f"  {p.name:<12} default {str(p.default):<8} {p.range_text():<28} {p.doc}")
         from .claims import select
         from .errors import UnknownNameError
         try:
@@ -102,9 +104,18 @@ def cmd_list(args):
 def _build_run_inputs(args):
     from .algorithms import get_algorithm
     from .problem import get_problem_family
+    from .algorithms import VARIANTS
+    from .runner import algorithm_for
     pf = get_problem_family(args.problem)
     alg = get_algorithm(args.algorithm)
-    return pf, alg, _pairs(args.p, "-p"), _pairs(args.a, "-a")
+    pset = _pairs(args.p, "-p")
+    if len(VARIANTS.get(alg.name, ())) > 1:  # one name on several kernels: the one that runs this problem
+        try:
+            prob = pf.build(**{k: v.split(",")[0] for k, v in pset.items()})
+        except TheoryBenchError:
+            prob = pf.build()
+        alg = algorithm_for(alg, prob)
+    return pf, alg, pset, _pairs(args.a, "-a")
 
 
 def cmd_run(args):

@@ -69,9 +69,9 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     accepts = getattr(kmod, "accepts", _family_problem)
     for p in problems:
         if not accepts(p):
-            from .algorithms import ALGORITHMS
-            fits = sorted(a.name for a in ALGORITHMS.values()
-                          if getattr(kernel_module(a.kernel), "accepts", _family_problem)(p))
+            from .algorithms import VARIANTS
+            fits = sorted({a.name for vs in VARIANTS.values() for a in vs
+                           if getattr(kernel_module(a.kernel), "accepts", _family_problem)(p)})
             raise TheoryBenchError(f"algorithm {alg.name!r} cannot run problem {p.name!r}; algorithms for it: "
                                    f"{', '.join(fits) or 'none'}")
     if hasattr(kmod, "run_batch_group"):
@@ -115,6 +115,22 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         out_g[idx] = og
         out_s[idx] = os_
     return rec, out_x, out_loss, out_g, out_s
+
+
+def _variants(alg):
+    from .algorithms import VARIANTS
+    return VARIANTS.get(alg.name, [alg])
+
+
+def algorithm_for(algorithm, problem):
+    """The algorithm named ``algorithm`` in the variant whose kernel runs ``problem`` (one name, several
+    kernels: ``gd``); the registered default when none accepts it (``run_batch`` then says which do)."""
+    from .algorithms import VARIANTS
+    alg = get_algorithm(algorithm)
+    for a in VARIANTS.get(alg.name, []):
+        if getattr(kernel_module(a.kernel), "accepts", _family_problem)(problem):
+            return a
+    return alg
 
 
 def _family_problem(problem):
@@ -181,7 +197,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     of ``local_steps`` steps each (or ``steps`` in total); x0: start (default: the problem's).
     """
     prob = make_problem(problem, **(problem_settings or {}))
-    alg = get_algorithm(algorithm)
+    alg = algorithm_for(algorithm, prob)
     settings = alg.resolve(hyper)
     I = settings.get("local_steps", 1)
     R = _rounds_from(rounds, steps, I)
@@ -216,6 +232,9 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     too large for one machine over a cluster); fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
+    if len(_variants(alg)) > 1:
+        alg = algorithm_for(alg, make_problem(problem, **{**(problem_settings or {}), **{
+            k: v[0] for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {})}.items()}}))
     grid = dict(grid or {})
     problem_grid = dict(problem_grid or {})
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]

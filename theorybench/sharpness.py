@@ -74,3 +74,84 @@ def sharpness(hvp, shape, kind, **kw):
     if kind == "l2":
         return lanczos_lmax(hvp, int(np.prod(shape)), seed=kw.get("seed", 0))
     return frank_wolfe_sharpness(hvp, shape, kind, **kw)
+
+
+# ------------------------------------------------------------------ sharpness of a problem along a run
+
+# the geometry of each steepest-descent method (kernel ``steepest``): (norm, normalized?)
+METHOD_GEOMETRY = {"gd": ("l2", False), "heavy-ball": ("l2", False), "nesterov": ("l2", False),
+                   "linf-descent": ("linf", False), "sign-gd": ("linf", True), "block-cd": ("block", False),
+                   "spectral-gd": ("layerwise", False), "muon-nomomentum": ("layerwise", True)}
+
+
+def _flat_lmo(problem, v, kind):
+    if kind == "layerwise":
+        return np.concatenate([M.ravel() for M in gm.lmo(problem.layer_list(v), "layerwise")])
+    if kind == "block":
+        return gm.lmo(v, "block", problem.block_sizes)
+    return gm.lmo(v, kind)
+
+
+def dual_norm_of(problem, g, kind):
+    """``||g||_*`` in the geometry ``kind`` of ``problem`` (layers and blocks from the problem)."""
+    if kind == "layerwise":
+        return gm.dual_norm(problem.layer_list(g), "layerwise")
+    if kind == "block":
+        return gm.dual_norm(g, "block", problem.block_sizes)
+    return gm.dual_norm(g, kind)
+
+
+def problem_sharpness(problem, w, kind, seed=0, starts=3, iters=20, rtol=1e-4):
+    """The generalized sharpness ``S(w) = max_{||d|| <= 1} d^T H(w) d`` of ``problem`` (with ``hvp``,
+    ``layer_list``, ``block_sizes``: the edge-of-stability problems) in the norm ``kind``: Lanczos for
+    ``l2``; otherwise multi-start Frank-Wolfe ``d <- lmo(H d)`` while ``q = d^T H d`` grows by more than
+    ``rtol`` (one HVP per iteration), the best of ``starts`` random starts: a lower bound of S (exact for
+    ``block`` on a PSD quadratic: ``max_b lambda_max(H_bb)``, the problem's constant ``S_block``)."""
+    w = np.asarray(w, dtype=np.float64)
+    hv = lambda v: problem.hvp(w, v)  # noqa: E731
+    if kind == "l2":
+        return lanczos_lmax(hv, w.size, tol=1e-4, seed=seed)
+    rng = np.random.default_rng(seed)
+    best = -np.inf
+    for _ in range(starts):
+        d = _flat_lmo(problem, rng.normal(size=w.size), kind)
+        Hd = hv(d)
+        q = float(d @ Hd)
+        for _ in range(iters):
+            nd = _flat_lmo(problem, Hd, kind)
+            Hn = hv(nd)
+            nq = float(nd @ Hn)
+            if nq <= q + rtol * abs(q):
+                q = max(q, nq)
+                break
+            d, Hd, q = nd, Hn, nq
+        best = max(best, q)
+    return best
+
+
+def sharpness_along(problem, result, algorithm=None, kind=None, normalized=None, euclidean=False, starts=3):
+    """The sharpness at each recorded iterate of ``result`` (a ``RunResult`` on an edge-of-stability
+    problem): ``S`` in the method's own norm (``kind``, default from :data:`METHOD_GEOMETRY`), divided by
+    ``||g||_*`` for normalized methods (their stability threshold is on ``S/||g||_*``; Islamov et al.), and
+    with ``euclidean=True`` also ``lambda_max``. Returns ``{"rounds", "S", "lambda_max", "threshold"}``
+    where ``threshold = 2/eta`` for a constant step. Diverged records give NaN."""
+    name = algorithm or result.algorithm
+    k0, n0 = METHOD_GEOMETRY.get(name, ("l2", False))
+    kind = kind or k0
+    normalized = n0 if normalized is None else normalized
+    S, lam = [], []
+    for t, w in zip(result.rounds, result.x):
+        if not np.all(np.isfinite(w)):
+            S.append(np.nan)
+            lam.append(np.nan)
+            continue
+        s = problem_sharpness(problem, w, kind, seed=int(t), starts=starts)
+        if normalized:
+            s /= dual_norm_of(problem, problem.grad(w), kind)
+        S.append(s)
+        lam.append(problem_sharpness(problem, w, "l2", seed=int(t)) if euclidean and kind != "l2" else
+                   (s if kind == "l2" and not normalized else np.nan))
+    eta = result.settings.get("eta")
+    const = result.settings.get("schedule", "constant") == "constant"
+    return {"rounds": np.asarray(result.rounds), "S": np.array(S), "lambda_max": np.array(lam),
+            "threshold": 2.0 / eta if (eta and const) else np.nan}
