@@ -131,8 +131,23 @@ def cmd_run(args):
             raise TheoryBenchError(f"--x0 expects comma-separated numbers, got {args.x0!r}") from None
     if args.seed < 0:
         raise TheoryBenchError(f"--seed must be a non-negative integer, got {args.seed}")
-    res = run(pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
-              problem_settings=pset, backend=args.backend, **aset)
+    record, prob = None, None
+    if args.sharpness is not None:
+        from .problem import make_problem
+        prob = make_problem(pf.name, **pset)
+        if not hasattr(prob, "hvp"):
+            raise TheoryBenchError(f"--sharpness needs a problem with Hessian-vector products (psd-quadratic, "
+                                   f"tanh-mlp), got {pf.name!r}")
+        T = args.steps if args.steps is not None else args.rounds
+        if args.sharpness < 1:
+            raise TheoryBenchError(f"--sharpness must be a positive number of steps, got {args.sharpness}")
+        record = np.arange(0, (T or 0) + 1, args.sharpness)
+    res = run(prob or pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
+              problem_settings=None if prob is not None else pset, backend=args.backend, record=record, **aset)
+    sharp = None
+    if prob is not None:
+        from .sharpness import sharpness_along
+        sharp = sharpness_along(prob, res)
     if args.plot:
         from .plotting import new_figure
         fig, axs = new_figure(ncols=2, width=8.0)
@@ -144,8 +159,16 @@ def cmd_run(args):
         from .plotting import pyplot
         pyplot().close(fig)
     if args.json:
-        print(dumps(res.to_dict()))
+        d = res.to_dict()
+        if sharp is not None:
+            d["sharpness"] = {"round": sharp["rounds"].tolist(), "S": sharp["S"].tolist(),
+                              "threshold_2_over_eta": sharp["threshold"]}
+        print(dumps(d))
         return 0
+    if sharp is not None:
+        print(f"{'round':>8} {'loss':>14} {'sharpness S':>14} {'S eta/2':>10}")
+        for t, f, S in zip(sharp["rounds"], res.loss, sharp["S"]):
+            print(f"{t:>8} {f:>14.6g} {S:>14.6g} {S / sharp['threshold'] if np.isfinite(sharp['threshold']) else np.nan:>10.4f}")
     fin = res.to_dict()["final"]
     print(f"{pf.name} / {alg.name}  settings {res.settings}  problem {res.problem_settings}  seed {res.seed}")
     k = np.unique(np.linspace(0, res.rounds.size - 1, min(8, res.rounds.size)).astype(int))
@@ -154,7 +177,8 @@ def cmd_run(args):
         print(f"{res.rounds[i]:>8} {np.array2string(res.x[i], precision=6):>24} {res.loss[i]:>14.6g} {res.grad_norm[i]:>12.4g}")
     if res.diverged:
         print(f"DIVERGED at round {res.diverged_at} (iterate or loss not finite or beyond 1e150)")
-    print(f"final: x = {fin['x']}, loss = {fin['loss']}, |grad f| = {fin['grad_norm']}")
+    xs = fin["x"] if res.x.shape[1] <= 8 else f"({res.x.shape[1]} coordinates; --json gives them)"
+    print(f"final: x = {xs}, loss = {fin['loss']}, |grad f| = {fin['grad_norm']}")
     return 0
 
 
@@ -259,6 +283,9 @@ def build_parser():
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--json", action="store_true", help="print the result as JSON")
             p.add_argument("--plot", metavar="FILE", help="save a plot of x_r and |grad f(x_r)|")
+            p.add_argument("--sharpness", type=int, metavar="K",
+                           help="edge-of-stability problems: the sharpness in the method's own norm (S/||g||_* "
+                                "for normalized methods) every K steps, against 2/eta")
         else:
             p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1")
             p.add_argument("--out", metavar="CSV")

@@ -107,7 +107,12 @@ def problem_sharpness(problem, w, kind, seed=0, starts=3, iters=20, rtol=1e-4):
     ``l2``; otherwise multi-start Frank-Wolfe ``d <- lmo(H d)`` while ``q = d^T H d`` grows by more than
     ``rtol`` (one HVP per iteration), the best of ``starts`` random starts: a lower bound of S (exact for
     ``block`` on a PSD quadratic: ``max_b lambda_max(H_bb)``, the problem's constant ``S_block``)."""
-    w = np.asarray(w, dtype=np.float64)
+    from .kernels.steepest import one_blas_thread
+    with one_blas_thread():
+        return _problem_sharpness(problem, np.asarray(w, dtype=np.float64), kind, seed, starts, iters, rtol)
+
+
+def _problem_sharpness(problem, w, kind, seed, starts, iters, rtol):
     hv = lambda v: problem.hvp(w, v)  # noqa: E731
     if kind == "l2":
         return lanczos_lmax(hv, w.size, tol=1e-4, seed=seed)

@@ -41,13 +41,13 @@ from numba import njit, prange
 
 from .common import (DIVERGENCE_BOUND, N_STATS, S_ARGMIN_ROUND, S_DIVERGED_ROUND, S_FIRST_AVG_BELOW,
                      S_FIRST_BELOW, S_GRAD_SUM, S_MAX_ABS_X, S_MIN_GRAD_NORM, _fill_nan, init_stats, norm)
-from .muon import POLYAK, RANK_RTOL, SCHEDULES, step_size, svd_polar
+from .muon import POLYAK, RANK_RTOL, SCHEDULES, schedule_step, svd_polar
 
 QUADRATIC, MLP = 0, 1
 GD, LINF, SIGN, BLOCK_CD, SPECTRAL, MUON0, HEAVY_BALL, NESTEROV = range(8)
 NORMALIZED = (SIGN, MUON0)
 
-# slot 0 is the base step (``eta``; ``kernels.muon.step_size`` reads it as alpha0)
+# slot 0 is the base step eta (the schedules of ``kernels.muon.schedule_step``)
 SLOTS = ("eta", "schedule", "power", "beta", "f_lower", "alpha_max")
 DEFAULTS = {"eta": 0.01, "schedule": 0, "power": 0.5, "beta": 0.9, "f_lower": 0.0, "alpha_max": np.inf}
 H_ALPHA0, H_SCHEDULE, H_POWER, H_BETA, H_FLOWER, H_AMAX = range(6)
@@ -118,6 +118,12 @@ def direction(algo, g, layers, blocks, out):
     for j in range(d):
         out[j] = g[j]
     return norm(g)
+
+
+@njit(cache=True)
+def step_size(hyper, t, seed, gap, dual, normalized):
+    return schedule_step(int(hyper[H_SCHEDULE]), hyper[H_ALPHA0], hyper[H_POWER], hyper[H_AMAX], t, seed, gap,
+                         dual, normalized)
 
 
 @njit(cache=True)
@@ -240,6 +246,14 @@ def mlp_trajectory(algo, problem, hyper, x0, seed, target, rounds, rec_rounds, o
             p = _observe(x, f, g, t + 1, target, rec_rounds, p, out_x, out_loss, out_gnorm, st)
 
 
+def one_blas_thread():
+    """BLAS on one thread for the MLP's small products (512 x 64): on a 2-core machine a second OpenBLAS
+    thread spin-waits against Numba's OpenMP threads and other processes, and one step then takes tens of
+    milliseconds instead of a fraction of one (measured: benchmarks/README.md, bench_eos.py)."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def accepts(problem):
     """The runner's compatibility test: the edge-of-stability instances (``problems/eos_mlp.py``)."""
     return hasattr(problem, "model") and hasattr(problem, "layers")
@@ -274,9 +288,10 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         os_ = np.empty((idx.size, N_STATS))
         tg = np.ascontiguousarray(targets[idx])
         if p.model == MLP:
-            for k in range(idx.size):
-                mlp_trajectory(alg.code, p, hyper[k], x0[k], int(sd[k]), float(tg[k]), int(rounds), rec, ox[k],
-                               ol[k], og[k], os_[k])
+            with one_blas_thread():
+                for k in range(idx.size):
+                        mlp_trajectory(alg.code, p, hyper[k], x0[k], int(sd[k]), float(tg[k]), int(rounds), rec,
+                                   ox[k], ol[k], og[k], os_[k])
         else:
             batch(alg.code, p.H, p.layers, p.blocks, hyper, x0, sd, tg, int(rounds), rec, ox, ol, og, os_)
         out_x[idx, :, :p.dim] = ox
