@@ -222,7 +222,7 @@ def check_es1(size="quick", control=False):
 def _plot_eos(runs, control, title):
     from theorybench.plotting import new_figure
     fig, axs = new_figure(ncols=2, width=8.4)
-    top = 0.0
+    top, bottom = 0.0, np.inf
     for i, r in enumerate(runs):
         thr = 2.0 / r["eta"]
         axs[0][0].plot(r["t"], r["S"], color=f"C{i}", label=f"{r['method']}, eta={r['eta']:.3g}")
@@ -231,6 +231,7 @@ def _plot_eos(runs, control, title):
             axs[0][0].plot(r["t"], r["lambda_max"], color=f"C{i}", ls=":", lw=1, label="Euclidean $\\lambda_{max}$")
         axs[0][1].plot(r["all_t"], r["all_loss"], color=f"C{i}", lw=0.8)
         top = max(top, 10 * r["all_loss"][0])
+        bottom = min(bottom, 0.5 * np.min(r["all_loss"]))
         if r["diverged_at"] is not None:
             axs[0][1].axvline(r["diverged_at"], color=f"C{i}", ls=":", lw=1, label=f"diverged (step {r['diverged_at']})")
             axs[0][1].legend(fontsize=6)
@@ -240,7 +241,7 @@ def _plot_eos(runs, control, title):
     axs[0][0].set_title(title + (" (control)" if control else ""))
     axs[0][0].legend(fontsize=6)
     axs[0][1].set_yscale("log")
-    axs[0][1].set_ylim(top=top)
+    axs[0][1].set_ylim(bottom, top)  # a diverging run's huge losses would otherwise hide the others
     axs[0][1].set_xlabel("step t")
     axs[0][1].set_ylabel("training loss")
     return fig
@@ -316,7 +317,8 @@ def check_es4(size="quick", control=False):
             return f"eta={s['eta']:.3g}: never crossed (max S eta/2 = {np.nanmax(r['S']) * s['eta'] / 2:.3f}){div}"
         return (f"eta={s['eta']:.3g}: S_block eta/2 median {s['median_ratio']:.3f} [p10 {s['p10']:.3f}, p90 "
                 f"{s['p90']:.3f}] from step {s['first_crossing_step']}, max {np.nanmax(r['S']) * s['eta'] / 2:.3f}, "
-                f"Euclidean median {s.get('euclidean_ratio_median', np.nan):.3f}{div}")
+                f"Euclidean median {s.get('euclidean_ratio_median', np.nan):.3f}, {s['loss_increases']} loss "
+                f"increases{div}")
     return Evidence(
         verdict(ok), measured=f"S_block(w0) = {S0:.4g}; " + "; ".join(one(s, r) for s, r in zip(sums, runs)),
         predicted=f"S_block eta/2 median within {EOS_TOL} of 1 after the first crossing; no divergence",

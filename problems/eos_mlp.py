@@ -103,6 +103,12 @@ class EoSProblem(Problem):
             return self.H @ np.asarray(v, dtype=np.float64)
         return mlp_np.hvp(self._x(x), np.asarray(v, dtype=np.float64), self.X, self.Y, self.widths)
 
+    def hvp_at(self, x):
+        """``v -> H(x) v`` for a fixed ``x`` (the MLP's passes at ``x`` computed once)."""
+        if self.model == QUADRATIC:
+            return lambda v: self.H @ np.asarray(v, dtype=np.float64)
+        return mlp_np.hvp_at(self._x(x), self.X, self.Y, self.widths)
+
     def layer_list(self, x):
         """The layer matrices of ``x`` (views)."""
         x = np.asarray(x)

@@ -33,3 +33,25 @@ def test_frank_wolfe_spectral_is_a_valid_lower_bound():
     assert lmax * (1 - 1e-12) <= S <= 3 * lmax
     assert gm.norm(D, "spectral") == pytest.approx(1.0)
     assert np.ravel(D) @ H @ np.ravel(D) == pytest.approx(S)
+
+
+def test_preconditioned_sharpness_is_the_generalized_eigenvalue():
+    import scipy.linalg
+    from theorybench.errors import TheoryBenchError
+    from theorybench.sharpness import preconditioned_lmax
+    rng = np.random.default_rng(3)
+    H = psd_quadratic(10, seed=3, cond=50.0) - 0.05 * np.eye(10)   # indefinite is fine too
+    p = rng.uniform(0.2, 3.0, size=10)
+    A = rng.normal(size=(10, 10))
+    P = A @ A.T + np.eye(10)
+    for prec, dense in ((p, np.diag(p)), (P, P)):
+        exact = scipy.linalg.eigh(H, dense, eigvals_only=True)[-1]
+        assert preconditioned_lmax(lambda v: H @ v, prec) == pytest.approx(exact, rel=1e-8)
+    # on a PSD quadratic the step w - eta P^{-1} H w is stable iff eta < 2/S_P
+    H = H + 0.05 * np.eye(10)
+    S = preconditioned_lmax(lambda v: H @ v, p)
+    for c, stable in ((0.99, True), (1.01, False)):
+        rho = np.abs(np.linalg.eigvals(np.eye(10) - c * (2.0 / S) * (H / p[:, None]))).max()
+        assert (rho < 1) == stable
+    with pytest.raises(TheoryBenchError, match="'P'"):
+        preconditioned_lmax(lambda v: H @ v, -p)

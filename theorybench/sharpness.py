@@ -1,8 +1,8 @@
 """Generalized sharpness ``S(w) = max_{||d|| = 1} d^T H(w) d`` in a method's own norm (CLAIMS.md section 4,
 ES-2/ES-3), from Hessian-vector products.
 
-- ``l2`` (and preconditioned l2): Lanczos, ``scipy.sparse.linalg.eigsh`` on the HVP operator (largest
-  algebraic eigenvalue).
+- ``l2`` (and preconditioned l2, :func:`preconditioned_lmax`): Lanczos, ``scipy.sparse.linalg.eigsh`` on the
+  HVP operator (largest algebraic eigenvalue).
 - ``linf`` and ``spectral`` (and the other norms of :mod:`theorybench.geometry`): multi-start Frank-Wolfe
   with exact line search. Maximizing the convex ``q(d) = d^T H d`` over the unit ball, the line search on
   ``[d, s]`` picks an end point, so the step is ``d <- lmo(H d)`` while q increases (a nonlinear power
@@ -30,6 +30,24 @@ def lanczos_lmax(hvp, dim, tol=1e-8, seed=0):
         H = np.column_stack([hvp(e) for e in np.eye(dim)])
         return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
     return float(eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+
+
+def preconditioned_lmax(hvp, P, tol=1e-8, seed=0):
+    """Sharpness in the preconditioned norm ``||d||_P = sqrt(d^T P d)`` (P symmetric positive definite; a
+    vector means ``diag(P)``, e.g. Adam's ``sqrt(v) + eps``): ``max_{d^T P d = 1} d^T H d =
+    lambda_max(P^{-1/2} H P^{-1/2})``, by Lanczos on that operator (the stability threshold of the
+    preconditioned step ``w - eta P^{-1} g`` is ``eta < 2/S_P``)."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim == 1:
+        if not np.all(P > 0):
+            raise TheoryBenchError("parameter 'P' (a diagonal preconditioner) must be positive")
+        r = 1.0 / np.sqrt(P)
+        return lanczos_lmax(lambda v: r * hvp(r * v), P.size, tol=tol, seed=seed)
+    lam, Q = np.linalg.eigh(0.5 * (P + P.T))
+    if not np.all(lam > 0):
+        raise TheoryBenchError("parameter 'P' (a preconditioner) must be symmetric positive definite")
+    R = (Q / np.sqrt(lam)) @ Q.T
+    return lanczos_lmax(lambda v: R @ hvp(R @ v), P.shape[0], tol=tol, seed=seed)
 
 
 def frank_wolfe_sharpness(hvp, shape, kind, starts=8, iters=100, seed=0, blocks=None, return_argmax=False):
@@ -113,7 +131,7 @@ def problem_sharpness(problem, w, kind, seed=0, starts=3, iters=20, rtol=1e-4):
 
 
 def _problem_sharpness(problem, w, kind, seed, starts, iters, rtol):
-    hv = lambda v: problem.hvp(w, v)  # noqa: E731
+    hv = problem.hvp_at(w) if hasattr(problem, "hvp_at") else (lambda v: problem.hvp(w, v))
     if kind == "l2":
         return lanczos_lmax(hv, w.size, tol=1e-4, seed=seed)
     rng = np.random.default_rng(seed)

@@ -61,29 +61,47 @@ def loss_grad(w, X, Y, widths):
 
 def hvp(w, v, X, Y, widths):
     """``H(w) v`` exactly (R-operator of the backward pass)."""
+    return hvp_at(w, X, Y, widths)(v)
+
+
+def hvp_at(w, X, Y, widths):
+    """``v -> H(w) v`` for a fixed ``w``: the forward and backward passes at ``w`` are computed once and
+    shared by every product (a Lanczos or Frank-Wolfe run makes tens of them at one iterate)."""
     Ws = unflatten(w, widths)
-    Vs = unflatten(v, widths)
     n = X.shape[0]
     L = len(Ws)
     acts, O = _forward(Ws, X)
-    # forward R-pass
-    Racts = [np.zeros_like(X)]
-    for i in range(L - 1):
+    dO = (O - Y) / n
+    ds, dHs = [None] * L, [None] * L     # the backward pass: d at each layer's output, and dH = d (1 - a^2)
+    d = dO @ Ws[-1].T
+    for i in range(L - 2, -1, -1):
+        ds[i] = d
+        dHs[i] = d * (1.0 - acts[i + 1] ** 2)
+        if i > 0:
+            d = dHs[i] @ Ws[i].T
+
+    def apply(v):
+        return _hvp_cached(Ws, unflatten(np.asarray(v, dtype=np.float64), widths), X, acts, dO, ds, dHs, n, L)
+    return apply
+
+
+def _hvp_cached(Ws, Vs, X, acts, dO, ds, dHs, n, L):
+    # forward R-pass (R{acts[0]} = R{X} = 0)
+    Racts = [None]
+    RH = acts[0] @ Vs[0]
+    Racts.append((1.0 - acts[1] ** 2) * RH)
+    for i in range(1, L - 1):
         RH = Racts[i] @ Ws[i] + acts[i] @ Vs[i]
         Racts.append((1.0 - acts[i + 1] ** 2) * RH)
-    RO = Racts[L - 1] @ Ws[-1] + acts[L - 1] @ Vs[-1]
-    dO = (O - Y) / n
+    RO = (Racts[L - 1] @ Ws[-1] if L > 1 else 0.0) + acts[L - 1] @ Vs[-1]
     RdO = RO / n
     Rg = [None] * L
-    Rg[-1] = Racts[L - 1].T @ dO + acts[L - 1].T @ RdO
-    d = dO @ Ws[-1].T
+    Rg[-1] = (Racts[L - 1].T @ dO if L > 1 else 0.0) + acts[L - 1].T @ RdO
     Rd = RdO @ Ws[-1].T + dO @ Vs[-1].T
     for i in range(L - 2, -1, -1):
         a = acts[i + 1]
-        dH = d * (1.0 - a * a)
-        RdH = Rd * (1.0 - a * a) - 2.0 * d * a * Racts[i + 1]
-        Rg[i] = Racts[i].T @ dH + acts[i].T @ RdH
+        RdH = Rd * (1.0 - a * a) - 2.0 * ds[i] * a * Racts[i + 1]
+        Rg[i] = acts[i].T @ RdH + (Racts[i].T @ dHs[i] if i > 0 else 0.0)
         if i > 0:
-            d = dH @ Ws[i].T
-            Rd = RdH @ Ws[i].T + dH @ Vs[i].T
-    return np.concatenate([g.ravel() for g in Rg])
+            Rd = RdH @ Ws[i].T + dHs[i] @ Vs[i].T
+    return np.concatenate([np.ravel(g) for g in Rg])
