@@ -38,6 +38,23 @@ def randk(v, k, seed, stream, counter):
     return out
 
 
+def scheduled_eta(h, t, x, g, value, seed, normalized):
+    """eta_t of the step schedule (constant, power, random on stream 2**21, Polyak)."""
+    from theorybench.rng import uniform01
+    eta, sch = h.get("eta", 0.01), h.get("schedule", "constant")
+    if sch == "constant":
+        return eta
+    if sch == "power":
+        return eta / (t + 1.0) ** h.get("power", 0.5)
+    if sch == "random":
+        return eta * (1.0 - uniform01(seed, 1 << 21, t))
+    dual = np.abs(g).sum() if normalized else np.linalg.norm(g)
+    if dual <= 0:
+        return 0.0
+    gap = max(value(x) - h.get("f_lower", 0.0), 0.0)
+    return min(gap / dual if normalized else gap / dual ** 2, h.get("alpha_max", np.inf))
+
+
 def reference_run(algo, grads, value, x0, T, noise_fn=None, seed=0, **h):
     x = np.array(x0, dtype=float)
     d = x.size
@@ -53,6 +70,7 @@ def reference_run(algo, grads, value, x0, T, noise_fn=None, seed=0, **h):
         ccount = [0] * n
         for t in range(T):
             if algo == "ef21":
+                eta = scheduled_eta(h, t, x, g, value, seed, False)
                 x = x - eta * g
             else:
                 gn = np.linalg.norm(g)
@@ -76,6 +94,7 @@ def reference_run(algo, grads, value, x0, T, noise_fn=None, seed=0, **h):
     for t in range(T):
         g = sum(_oracle(grads, noise_fn, counts, x)) / n
         gn = np.linalg.norm(g)
+        eta = scheduled_eta(h, t, x, g, value, seed, algo == "signsgd")
         if algo == "gd":
             x = x - eta * g
         elif algo == "l0l1-gd":

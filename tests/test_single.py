@@ -147,3 +147,39 @@ def test_problem_constants_match_table():
     p = tb.make_problem("abs-power", p=5.0, L1=2.0)
     assert p.constant("L0") == pytest.approx((3 / 2) ** 3)
     assert tb.make_problem("exp", a=-2.0).constant("L1") == 2.0
+
+
+SCHEDULED = ["gd", "clipped-gd", "signsgd", "adam", "adagrad-norm", "l0l1-gd"]
+STEP_SCHEDULES = [dict(schedule="power", eta=0.4, power=0.7), dict(schedule="random", eta=0.3),
+                  dict(schedule="polyak", alpha_max=2.0)]
+
+
+@pytest.mark.parametrize("algo", SCHEDULED)
+@pytest.mark.parametrize("sched", range(len(STEP_SCHEDULES)), ids=["power", "random", "polyak"])
+def test_step_schedules_match_reference(algo, sched):
+    """Every method with a step eta takes the schedules of the Muon family (power, random, Polyak)."""
+    T = 40
+    h = dict(STEP_SCHEDULES[sched])
+    if algo == "l0l1-gd":
+        h.update(L0=1.0, L1=1.0)
+    prob = _instance("gaussian", 0.1)
+    res = tb.run(prob, algo, steps=T, seed=3, **h)
+    noise_fn = reff.make_noise_fn("gaussian", 0.1, 3)
+    xs = ref.reference_run(algo, [lambda x: prob.grad(x)], prob.value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+    assert not res.diverged
+    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-11, atol=1e-13)
+
+
+def test_ef21_with_a_power_schedule_matches_reference():
+    h = dict(eta=0.1, k=2, compressor="topk", schedule="power", power=0.5)
+    prob = tb.make_problem("quartic-clients", n=3, d=6, data_seed=1, x0=0.3)
+    res = tb.run(prob, "ef21", steps=30, seed=5, **h)
+    grads = [(lambda i: (lambda x: prob.client_grad(i, x)))(i) for i in range(3)]
+    xs = ref.reference_run("ef21", grads, prob.value, prob.x0, 30, seed=5, **h)
+    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-12, atol=1e-14)
+
+
+def test_constant_schedule_is_the_default():
+    a = tb.run("monomial", "gd", steps=50, eta=0.01)
+    b = tb.run("monomial", "gd", steps=50, eta=0.01, schedule="constant")
+    np.testing.assert_array_equal(a.x, b.x)

@@ -166,15 +166,16 @@ def ns_polar(A, steps, out):
 
 
 @njit(cache=True)
-def schedule_step(sch, a0, power, amax, t, seed, gap, dual, normalized):
-    """The step of schedule ``sch`` at step ``t``: CONSTANT ``a0``; POWER ``a0/(t+1)^power``; RANDOM ``a0 u_t``;
-    POLYAK ``gap/dual`` (normalized) or ``gap/dual^2``, capped at ``amax`` (0 when ``dual = 0``)."""
+def schedule_step(sch, a0, power, amax, t, seed, stream, gap, dual, normalized):
+    """The step of schedule ``sch`` at step ``t``: CONSTANT ``a0``; POWER ``a0/(t+1)^power``; RANDOM ``a0 u_t``
+    (``u_t = 1 - uniform01(seed, stream, t)``, in (0, 1]); POLYAK ``gap/dual`` (normalized) or ``gap/dual^2``,
+    capped at ``amax`` (0 when ``dual = 0``)."""
     if sch == CONSTANT:
         return a0
     if sch == POWER:
         return a0 / (t + 1.0) ** power
     if sch == RANDOM:
-        return a0 * (1.0 - uniform01(seed, 0, t))
+        return a0 * (1.0 - uniform01(seed, stream, t))
     if dual <= 0.0:
         return 0.0
     a = max(gap, 0.0) / dual if normalized else max(gap, 0.0) / (dual * dual)
@@ -183,8 +184,8 @@ def schedule_step(sch, a0, power, amax, t, seed, gap, dual, normalized):
 
 @njit(cache=True)
 def step_size(hyper, t, seed, gap, dual, normalized):
-    return schedule_step(int(hyper[H_SCHEDULE]), hyper[H_ALPHA0], hyper[H_POWER], hyper[H_AMAX], t, seed, gap,
-                         dual, normalized)
+    return schedule_step(int(hyper[H_SCHEDULE]), hyper[H_ALPHA0], hyper[H_POWER], hyper[H_AMAX], t, seed, 0,
+                         gap, dual, normalized)
 
 
 @njit(cache=True)

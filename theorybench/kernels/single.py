@@ -7,6 +7,12 @@ the oracle ``g_t = (1/N) sum_i (grad f_i(x_t) + z_i)`` (one stochastic gradient 
 ``common.stoch_grad``); for the usual N = 1 instance this is ``grad f(x_t) + z``. Hyperparameters arrive as
 one float vector with the slots of ``SLOTS``. ``t`` below counts steps from 0.
 
+Step schedules: the methods with a step ``eta`` (all but normalized GD, Polyak, AdGD and normalized EF21,
+whose steps are their own) take ``schedule`` = constant (``eta``, the default), power (``eta/(t+1)^power``),
+random (``eta u_t``, u_t uniform on (0, 1] on stream ``SCHEDULE_STREAM``) or polyak (``(f(x_t) - f_lower)
+/ ||g||_2^2``; ``/ ||g||_1`` for SignSGD; ``g`` the oracle's gradient, EF21's estimate), capped at
+``alpha_max``; ``eta`` below is that ``eta_t``.
+
 Algorithms (``algo`` code):
     GD (0)                 ``x <- x - eta g``.
     L0L1_GD (1)            (L0,L1)-GD / smoothed clipping: ``x <- x - eta/(L0 + L1 ||g||) g``.
@@ -46,6 +52,7 @@ from numba import njit, prange
 from ..families import client_value
 from ..rng import uniform01
 from .common import S_CLIPPED_FRACTION, init_stats, is_clipped, norm, observe, step, stoch_grad
+from .muon import CONSTANT, POLYAK as POLYAK_SCHEDULE, schedule_step
 
 GD = 0
 L0L1_GD = 1
@@ -66,13 +73,15 @@ NORMALIZED_EF21 = 15
 
 RANDK_STREAM = 1 << 20
 
+SCHEDULE_STREAM = 1 << 21  # the random step schedule's stream (noise uses 0..N-1)
+
 SLOTS = ("eta", "L0", "L1", "gamma", "convention", "R_hat", "f_star", "lambda0", "beta1", "beta2", "eps",
-         "k", "compressor", "gamma0")
+         "k", "compressor", "gamma0", "schedule", "power", "f_lower", "alpha_max")
 DEFAULTS = {"eta": 0.01, "L0": 1.0, "L1": 1.0, "gamma": 1.0, "convention": 0, "R_hat": 1.0, "f_star": 0.0,
             "lambda0": 1e-6, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "k": 1, "compressor": 0,
-            "gamma0": 1.0}
+            "gamma0": 1.0, "schedule": 0, "power": 0.5, "f_lower": 0.0, "alpha_max": np.inf}
 (H_ETA, H_L0, H_L1, H_GAMMA, H_CONVENTION, H_RHAT, H_FSTAR, H_LAMBDA0, H_BETA1, H_BETA2, H_EPS, H_K,
- H_COMPRESSOR, H_GAMMA0) = range(14)
+ H_COMPRESSOR, H_GAMMA0, H_SCHEDULE, H_POWER, H_FLOWER, H_AMAX) = range(18)
 N_HYPER = len(SLOTS)
 
 
@@ -118,6 +127,24 @@ def _compress(v, k, kind, seed, stream, counter, out, idx):
             idx[q] = idx[r]
             idx[r] = t
             out[idx[q]] = v[idx[q]]
+
+
+@njit(cache=True)
+def _scheduled(sch, eta0, hyper, t, seed, family, params, x, g, normalized):
+    """The step ``eta_t`` of the schedule (``kernels.muon.schedule_step``; Polyak: ``(f(x_t) - f_lower)``
+    over ``||g||_1`` for SignSGD, over ``||g||_2^2`` otherwise, with the oracle's gradient ``g``)."""
+    gap, dual = 0.0, 0.0
+    if sch == POLYAK_SCHEDULE:
+        fx = 0.0
+        for i in range(params.shape[0]):
+            fx += client_value(family, params[i], x)
+        gap = fx / params.shape[0] - hyper[H_FLOWER]
+        if normalized:
+            for j in range(g.shape[0]):
+                dual += abs(g[j])
+        else:
+            dual = norm(g)
+    return schedule_step(sch, eta0, hyper[H_POWER], hyper[H_AMAX], t, seed, SCHEDULE_STREAM, gap, dual, normalized)
 
 
 @njit(cache=True)
@@ -170,6 +197,8 @@ def single_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nmas
                 acc[j] += gi[i, j]
             acc[j] /= n
     ef_step = hyper[H_GAMMA0] / np.sqrt(rounds + 1.0)
+    sch = int(hyper[H_SCHEDULE])
+    eta0 = hyper[H_ETA]
 
     p = observe(family, params, x, 0, target, rec_rounds, 0, out_x, out_loss, out_gnorm, st, gf, gtmp)
     for r in range(1, rounds + 1):
@@ -178,6 +207,8 @@ def single_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nmas
         t = r - 1
         if algo == EF21 or algo == NORMALIZED_EF21:
             if algo == EF21:
+                if sch != CONSTANT:
+                    eta = _scheduled(sch, eta0, hyper, t, seed, family, params, x, acc, False)
                 for j in range(d):
                     x[j] -= eta * acc[j]
             else:
@@ -203,6 +234,8 @@ def single_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nmas
             continue
 
         _oracle(family, params, x, g, gtmp, nkind, nscale, nmask, seed, counters)
+        if sch != CONSTANT:
+            eta = _scheduled(sch, eta0, hyper, t, seed, family, params, x, g, algo == SIGNSGD)
         if algo == GD:
             for j in range(d):
                 x[j] -= eta * g[j]

@@ -122,8 +122,8 @@ def direction(algo, g, layers, blocks, out):
 
 @njit(cache=True)
 def step_size(hyper, t, seed, gap, dual, normalized):
-    return schedule_step(int(hyper[H_SCHEDULE]), hyper[H_ALPHA0], hyper[H_POWER], hyper[H_AMAX], t, seed, gap,
-                         dual, normalized)
+    return schedule_step(int(hyper[H_SCHEDULE]), hyper[H_ALPHA0], hyper[H_POWER], hyper[H_AMAX], t, seed, 0,
+                         gap, dual, normalized)
 
 
 @njit(cache=True)

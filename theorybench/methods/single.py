@@ -3,8 +3,11 @@
 T steps. Defaults are the papers' values where a paper fixes them."""
 import numpy as np
 
-from ..algorithms import Algorithm, register_algorithm
+from ..algorithms import CHOICE_CODES, Algorithm, register_algorithm
+from ..kernels.muon import SCHEDULES
 from ..params import Param
+
+CHOICE_CODES.setdefault("schedule", dict(SCHEDULES))
 
 ETA = Param("eta", 0.01, "stepsize eta", low=0.0, low_open=True)
 L0 = Param("L0", 4.0, "smoothness constant L0 of the step eta/(L0 + L1 ||g||) (Gorbunov et al.: (4, 3) on x^4)",
@@ -33,12 +36,20 @@ GAMMA0 = Param("gamma0", 1.0, "normalized EF21's gamma0 (step gamma0/sqrt(T+1) f
 ETA_EF = Param("eta", 0.01, "EF21's constant stepsize gamma (the paper's 1/(L + Ltilde sqrt(beta/theta)))",
                low=0.0, low_open=True)
 
+SCHED = Param("schedule", "constant", "step schedule of eta: constant, power (eta/(t+1)^power), polyak ((f - f_lower)"
+              "/||g||^2; /||g||_1 for SignSGD) or random (eta u_t)", kind="choice",
+              choices=("constant", "power", "polyak", "random"))
+POWER = Param("power", 0.5, "exponent of the power schedule eta/(t+1)^power", low=0.0)
+F_LOWER = Param("f_lower", 0.0, "f* (or a lower bound) of the Polyak schedule")
+A_MAX = Param("alpha_max", 1e300, "cap on the Polyak schedule's step", low=0.0, low_open=True)
+SCHEDULE = (SCHED, POWER, F_LOWER, A_MAX)
+
 for _a in [
-    Algorithm("gd", "single", 0, (ETA,), "Gradient descent x <- x - eta g.", "textbook"),
-    Algorithm("l0l1-gd", "single", 1, (ETA, L0, L1),
+    Algorithm("gd", "single", 0, (ETA,) + SCHEDULE, "Gradient descent x <- x - eta g.", "textbook"),
+    Algorithm("l0l1-gd", "single", 1, (ETA, L0, L1) + SCHEDULE,
               "(L0,L1)-GD / smoothed clipping x <- x - eta/(L0 + L1 ||g||) g.",
               "Gorbunov et al. arXiv 2409.14989; Vankov et al. arXiv 2410.10800"),
-    Algorithm("clipped-gd", "single", 2, (ETA, GAMMA_CLIP, CONVENTION),
+    Algorithm("clipped-gd", "single", 2, (ETA, GAMMA_CLIP, CONVENTION) + SCHEDULE,
               "Clipped GD: step convention x - min(eta, gamma/||g||) g; grad convention x - eta min(1, gamma/||g||) g.",
               "Zhang, He, Sra, Jadbabaie, ICLR 2020"),
     Algorithm("normalized-gd", "single", 3, (R_HAT,),
@@ -48,23 +59,23 @@ for _a in [
     Algorithm("adgd", "single", 5, (LAMBDA0,),
               "AdGD: lambda_k = min(sqrt(1 + theta_{k-1}) lambda_{k-1}, ||x_k - x_{k-1}||/(2||g_k - g_{k-1}||)).",
               "Malitsky, Mishchenko, ICML 2020"),
-    Algorithm("generalized-signsgd", "single", 6, (ETA, BETA1, BETA2, EPS),
+    Algorithm("generalized-signsgd", "single", 6, (ETA, BETA1, BETA2, EPS) + SCHEDULE,
               "Generalized SignSGD: m = b1 m + (1-b1) g; v = b2 v + (1-b2) m^2; x <- x - eta m/(sqrt(v) + eps).",
               "Crawshaw, Liu, Orabona, Zhang, Zhuang, NeurIPS 2022 (authors' code)"),
-    Algorithm("signsgd", "single", 7, (ETA,), "SignSGD x <- x - eta sign(g) (sign(0) = 0).", "Bernstein et al. 2018"),
-    Algorithm("signsgd-momentum", "single", 8, (ETA, BETA1, EPS),
+    Algorithm("signsgd", "single", 7, (ETA,) + SCHEDULE, "SignSGD x <- x - eta sign(g) (sign(0) = 0).", "Bernstein et al. 2018"),
+    Algorithm("signsgd-momentum", "single", 8, (ETA, BETA1, EPS) + SCHEDULE,
               "SignSGD with momentum: generalized SignSGD with b2 = 0, x <- x - eta m/(|m| + eps).",
               "Crawshaw et al., NeurIPS 2022"),
-    Algorithm("adam", "single", 9, (ETA, BETA1, BETA2, EPS), "Adam with bias correction.", "Kingma, Ba 2015"),
-    Algorithm("adagrad-norm", "single", 10, (ETA, GAMMA_ADA),
+    Algorithm("adam", "single", 9, (ETA, BETA1, BETA2, EPS) + SCHEDULE, "Adam with bias correction.", "Kingma, Ba 2015"),
+    Algorithm("adagrad-norm", "single", 10, (ETA, GAMMA_ADA) + SCHEDULE,
               "AdaGrad-Norm x <- x - eta g_t/sqrt(gamma^2 + sum_{s<=t} ||g_s||^2).", "Ward, Wu, Bottou 2019"),
-    Algorithm("decorrelated-adagrad-norm", "single", 11, (ETA, GAMMA_ADA),
+    Algorithm("decorrelated-adagrad-norm", "single", 11, (ETA, GAMMA_ADA) + SCHEDULE,
               "Decorrelated AdaGrad-Norm: the sum runs over s < t.", "Crawshaw, Liu, ICLR 2025"),
-    Algorithm("adagrad", "single", 12, (ETA, GAMMA_ADA),
+    Algorithm("adagrad", "single", 12, (ETA, GAMMA_ADA) + SCHEDULE,
               "Coordinate AdaGrad x_j <- x_j - eta g_j/sqrt(gamma^2 + sum_{s<=t} g_{s,j}^2).", "Duchi et al. 2011"),
-    Algorithm("decorrelated-adagrad", "single", 13, (ETA, GAMMA_ADA),
+    Algorithm("decorrelated-adagrad", "single", 13, (ETA, GAMMA_ADA) + SCHEDULE,
               "Decorrelated coordinate AdaGrad: the sums run over s < t.", "Crawshaw, Liu, ICLR 2025"),
-    Algorithm("ef21", "single", 14, (ETA_EF, K, COMPRESSOR),
+    Algorithm("ef21", "single", 14, (ETA_EF, K, COMPRESSOR) + SCHEDULE,
               "EF21: x <- x - eta g; clients send C(grad f_i(x) - g_i); g_i += c_i; g = mean g_i (g_i^0 = grad f_i(x0)).",
               "Richtarik, Sokolov, Fatkhullin, NeurIPS 2021"),
     Algorithm("normalized-ef21", "single", 15, (GAMMA0, K, COMPRESSOR),

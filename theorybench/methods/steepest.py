@@ -3,9 +3,11 @@
 schedule by name: ``constant`` (eta), ``power`` (eta/(t+1)^power), ``polyak`` ((f - f_lower)/||g||_* for the
 normalized methods, /||g||_*^2 for the others, capped at alpha_max), ``random`` (eta u_t, u_t uniform on
 (0, 1], counter-based). ``gd`` here is the same method as the single-machine ``gd``, on these instances."""
-from ..algorithms import Algorithm, register_algorithm
+from ..algorithms import CHOICE_CODES, Algorithm, register_algorithm
 from ..kernels.muon import SCHEDULES
 from ..params import Param
+
+CHOICE_CODES.setdefault("schedule", dict(SCHEDULES))
 
 _ETA = Param("eta", 0.01, "step size eta (the constant schedule's value; numerator of power; scale of random)",
              low=0.0)
