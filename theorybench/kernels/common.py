@@ -102,14 +102,19 @@ def _fill_nan(p, out_x, out_loss, out_gnorm):
 
 @njit(cache=True, inline="always")
 def observe(family, params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, gf, gtmp):
-    """Evaluate f and ||grad f|| at ``x_r``, update the running statistics, record if ``r`` is the next
-    scheduled round. Returns the next record position, or -1 when the run ends here: it diverged (the
-    rest of the trace is NaN and ``st[S_DIVERGED_ROUND] = r``), or ``target < 0`` asked to stop at the
-    first round whose running average of ``||grad f||`` is ``<= |target|`` (the rest of the trace is NaN;
-    used by scaling-law sweeps, which only need the crossing round)."""
-    d = x.shape[0]
+    """Evaluate f and ||grad f|| at ``x_r``, then :func:`observe_values`."""
     loss = global_value_grad(family, params, x, gf, gtmp)
-    gn = norm(gf)
+    return observe_values(x, loss, norm(gf), r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st)
+
+
+@njit(cache=True, inline="always")
+def observe_values(x, loss, gn, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st):
+    """The observation of ``x_r`` with its ``loss`` and gradient norm ``gn``: update the running statistics,
+    record if ``r`` is the next scheduled round. Returns the next record position, or -1 when the run ends
+    here: it diverged (the rest of the trace is NaN and ``st[S_DIVERGED_ROUND] = r``), or ``target < 0``
+    asked to stop at the first round whose running average of ``||grad f||`` is ``<= |target|`` (the rest
+    of the trace is NaN; used by scaling-law sweeps, which only need the crossing round)."""
+    d = x.shape[0]
     xmax = 0.0
     for j in range(d):
         xmax = max(xmax, abs(x[j]))

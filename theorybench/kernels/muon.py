@@ -37,8 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import uniform01
-from .common import (DIVERGENCE_BOUND, N_STATS, S_ARGMIN_ROUND, S_DIVERGED_ROUND, S_FIRST_AVG_BELOW,
-                     S_FIRST_BELOW, S_GRAD_SUM, S_MAX_ABS_X, S_MIN_GRAD_NORM, init_stats)
+from .common import N_STATS, init_stats, observe_values
 
 MUON, MUON_NS, SIGNED_MOMENTUM, SIGN, GD, EF, EF_MUON, MUONMAX, MOMO = range(9)
 CONSTANT, POWER, POLYAK, RANDOM = range(4)
@@ -190,39 +189,11 @@ def step_size(hyper, t, seed, gap, dual, normalized):
 
 @njit(cache=True)
 def _observe(params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, G):
-    d = x.shape[0]
     loss = value_subgrad(params, x, G)
     gn = 0.0
-    xmax = 0.0
-    for j in range(d):
+    for j in range(x.shape[0]):
         gn += G[j] * G[j]
-        xmax = max(xmax, abs(x[j]))
-    gn = np.sqrt(gn)
-    if not (np.isfinite(loss) and xmax < DIVERGENCE_BOUND):
-        st[S_DIVERGED_ROUND] = r
-        while p < out_loss.shape[0]:
-            out_loss[p] = np.nan
-            out_gnorm[p] = np.nan
-            for j in range(d):
-                out_x[p, j] = np.nan
-            p += 1
-        return -1, loss
-    st[S_MAX_ABS_X] = max(st[S_MAX_ABS_X], xmax)
-    if gn < st[S_MIN_GRAD_NORM]:
-        st[S_MIN_GRAD_NORM] = gn
-        st[S_ARGMIN_ROUND] = r
-    if st[S_FIRST_BELOW] < 0 and gn <= abs(target):
-        st[S_FIRST_BELOW] = r
-    st[S_GRAD_SUM] += gn
-    if st[S_FIRST_AVG_BELOW] < 0 and st[S_GRAD_SUM] <= abs(target) * (r + 1):
-        st[S_FIRST_AVG_BELOW] = r
-    if p < rec_rounds.shape[0] and rec_rounds[p] == r:
-        out_loss[p] = loss
-        out_gnorm[p] = gn
-        for j in range(d):
-            out_x[p, j] = x[j]
-        p += 1
-    return p, loss
+    return observe_values(x, loss, np.sqrt(gn), r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st), loss
 
 
 @njit(cache=True)

@@ -39,8 +39,7 @@ along the run is computed from them: ``theorybench.sharpness.sharpness_along``).
 import numpy as np
 from numba import njit, prange
 
-from .common import (DIVERGENCE_BOUND, N_STATS, S_ARGMIN_ROUND, S_DIVERGED_ROUND, S_FIRST_AVG_BELOW,
-                     S_FIRST_BELOW, S_GRAD_SUM, S_MAX_ABS_X, S_MIN_GRAD_NORM, _fill_nan, init_stats, norm)
+from .common import N_STATS, init_stats, norm, observe_values
 from .muon import POLYAK, RANK_RTOL, SCHEDULES, schedule_step, svd_polar
 
 QUADRATIC, MLP = 0, 1
@@ -128,34 +127,7 @@ def step_size(hyper, t, seed, gap, dual, normalized):
 
 @njit(cache=True)
 def _observe(x, f, g, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st):
-    d = x.shape[0]
-    gn = norm(g)
-    xmax = 0.0
-    for j in range(d):
-        xmax = max(xmax, abs(x[j]))
-    if not (np.isfinite(f) and np.isfinite(gn) and xmax < DIVERGENCE_BOUND):
-        st[S_DIVERGED_ROUND] = r
-        _fill_nan(p, out_x, out_loss, out_gnorm)
-        return -1
-    st[S_MAX_ABS_X] = max(st[S_MAX_ABS_X], xmax)
-    if gn < st[S_MIN_GRAD_NORM]:
-        st[S_MIN_GRAD_NORM] = gn
-        st[S_ARGMIN_ROUND] = r
-    if st[S_FIRST_BELOW] < 0 and gn <= abs(target):
-        st[S_FIRST_BELOW] = r
-    st[S_GRAD_SUM] += gn
-    if st[S_FIRST_AVG_BELOW] < 0 and st[S_GRAD_SUM] <= abs(target) * (r + 1):
-        st[S_FIRST_AVG_BELOW] = r
-    if p < rec_rounds.shape[0] and rec_rounds[p] == r:
-        out_loss[p] = f
-        out_gnorm[p] = gn
-        for j in range(d):
-            out_x[p, j] = x[j]
-        p += 1
-    if target < 0.0 and st[S_FIRST_AVG_BELOW] >= 0:
-        _fill_nan(p, out_x, out_loss, out_gnorm)  # early stop (kernels.common convention)
-        return -1
-    return p
+    return observe_values(x, f, norm(g), r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st)
 
 
 @njit(cache=True)
