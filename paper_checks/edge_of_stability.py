@@ -149,7 +149,7 @@ def _plot_es3(size, control):
 EOS_TOL = 0.1        # |median of S eta/2 after the first crossing - 1| allowed (fixed a priori)
 
 
-def eos_run(method, eta, steps, every, seed=0, euclidean_too=False, starts=3):
+def eos_run(method, eta, steps, every, seed=0, euclidean_too=False, starts=3, normalized=None):
     """Full-batch ``method`` (a registered algorithm) with constant step ``eta`` on the tanh MLP; the sharpness
     in the method's norm (for normalized methods S/||g||_*) at every ``every``-th iterate. Returns a dict of
     arrays (``t``, ``S``, ``lambda_max``, ``loss`` at the evaluations; ``all_loss`` every step)."""
@@ -159,19 +159,30 @@ def eos_run(method, eta, steps, every, seed=0, euclidean_too=False, starts=3):
     r = run(prob, method, steps=steps, eta=eta, record=np.union1d(ev, np.arange(0, steps + 1, max(1, every // 4))))
     keep = np.isin(r.rounds, ev) & np.isfinite(r.loss)
     sa = sharpness_along(prob, replace(r, rounds=r.rounds[keep], x=r.x[keep]), euclidean=euclidean_too,
-                         starts=starts)
+                         starts=starts, normalized=normalized)
     fin = np.isfinite(r.loss)
     return {"t": sa["rounds"], "S": sa["S"], "lambda_max": sa["lambda_max"], "loss": r.loss[keep],
             "all_t": r.rounds[fin], "all_loss": r.loss[fin], "eta": eta, "method": method,
             "diverged_at": r.diverged_at}
 
 
+BLOWN_UP = 10.0      # a loss above 10 f(w0) has left the regime the sharpness describes (fixed a priori)
+
+
 def eos_summary(r):
+    """Crossing, median/p10/p90 of S/(2/eta) after the first crossing, loss at crossing and at the end. The
+    evaluations after the loss has blown up (> BLOWN_UP f(w0), on the way to divergence: saturated units,
+    S ~ 0) are left out of the statistics; ``peak_ratio`` is the largest ratio before that."""
     thr = 2.0 / r["eta"]
-    ratio = r["S"] / thr
+    ok = np.isfinite(r["S"]) & (r["loss"] <= BLOWN_UP * r["loss"][0])
+    ok &= np.cumprod(ok).astype(bool)          # stop at the first blown-up evaluation
+    t_ok, ratio, lam_all = r["t"][ok], r["S"][ok] / thr, r["lambda_max"][ok]
     cross = np.nonzero(ratio >= 1.0)[0]
     out = {"method": r["method"], "eta": r["eta"], "S0_ratio": float(ratio[0]), "diverged_at": r["diverged_at"],
-           "crossed": bool(cross.size), "first_crossing_step": int(r["t"][cross[0]]) if cross.size else None}
+           "crossed": bool(cross.size), "first_crossing_step": int(t_ok[cross[0]]) if cross.size else None,
+           "peak_ratio": float(np.max(ratio)), "evaluations_used": int(ratio.size),
+           "evaluations_blown_up": int(r["t"].size - ratio.size)}
+    r = {**r, "t": t_ok, "lambda_max": lam_all}
     if cross.size:
         after = ratio[cross[0]:]
         out.update(median_ratio=float(np.median(after)), p10=float(np.percentile(after, 10)),
@@ -185,9 +196,11 @@ def eos_summary(r):
     return out
 
 
-def _eos_ok(s):
+def _eos_ok(s, non_monotone=False):
+    """At the edge of stability: no divergence, below 2/eta at w0, crossed, median within EOS_TOL of 1, loss
+    lower at the end than at the crossing (and, for ES-1's statement, not monotone after it)."""
     return (s["diverged_at"] is None and s["crossed"] and s["S0_ratio"] < 1.0 and abs(s["median_ratio"] - 1) <= EOS_TOL
-            and s["final_loss"] < s["loss_at_crossing"])
+            and s["final_loss"] < s["loss_at_crossing"] and (not non_monotone or s["loss_increases"] > 0))
 
 
 @PAPER.claim("ES-1", "Cohen et al. (ICLR 2021): GD at the edge of stability",
@@ -201,8 +214,7 @@ def check_es1(size="quick", control=False):
     every = 40 if size == "quick" else 40
     runs = [eos_run("gd", eta, steps, every) for eta in etas]
     sums = [eos_summary(r) for r in runs]
-    ok = all(_eos_ok(s) for s in sums)
-    s0 = sums[0]
+    ok = all(_eos_ok(s, non_monotone=True) for s in sums)
     meas = "; ".join(
         (f"eta={s['eta']:g}: crossing at step {s['first_crossing_step']}, lambda eta/2 median {s['median_ratio']:.3f} "
          f"[p10 {s['p10']:.3f}, p90 {s['p90']:.3f}], {s['loss_increases']} loss increases, loss "
@@ -257,14 +269,16 @@ EUCLID_FAR = 0.5     # the Euclidean lambda_max eta/2 median must stay below thi
              "The generalized sharpness in the method's own norm settles at 2/eta for l_inf descent and layer-wise "
              "spectral GD (unnormalized), and S/||g||_* settles at 2/eta for SignGD and Muon without momentum "
              "(normalized), while the Euclidean lambda_max stays far below 2/eta (median eta lambda/2 < 0.5).",
-             control="l_inf descent with eta 100x smaller: 2/eta is never reached within the budget")
+             control="the normalized methods (SignGD, Muon without momentum) judged by S itself instead of "
+                     "S/||g||_*: their raw sharpness is above 2/eta from the start, so no edge is found")
 def check_es2(size="quick", control=False):
     steps = 600 if size == "quick" else 3000
     every = 50 if size == "quick" else 40
     starts = 2 if size == "quick" else 3
-    methods = ["linf-descent"] if control else (["linf-descent", "sign-gd", "spectral-gd", "muon-nomomentum"])
-    runs = [eos_run(m, ES2_ETAS[m] / (100 if control else 1), steps, every, euclidean_too=True, starts=starts)
-            for m in methods]
+    methods = ["sign-gd", "muon-nomomentum"] if control else ["linf-descent", "sign-gd", "spectral-gd",
+                                                              "muon-nomomentum"]
+    runs = [eos_run(m, ES2_ETAS[m], steps, every, euclidean_too=True, starts=starts,
+                    normalized=False if control else None) for m in methods]
     sums = [eos_summary(r) for r in runs]
     oks = [_eos_ok(s) and s.get("euclidean_ratio_median", np.inf) < EUCLID_FAR for s in sums]
     ok = all(oks)
@@ -286,21 +300,41 @@ def check_es2(size="quick", control=False):
 
 
 ES4_MARGINS = (3.0,)          # 2/eta = margin x S_block(w0): the rule that chose ES2_ETAS (fixed a priori)
-ES4_MARGINS_FULL = (3.0, 6.0)
+ES4_MARGINS_FULL = (3.0, 4.5, 6.0)
 
 
-@PAPER.claim("ES-4", "Islamov, Crawshaw, Cohen, Gower (2026): greedy block CD at the edge of stability",
-             "Greedy block CD (steepest descent in the block l1,2 norm, blocks = the MLP's layers) behaves like the "
-             "other unnormalized methods: its block sharpness S_block rises to 2/eta and settles there (median "
-             "of S_block eta/2 after the first crossing within 10%), the loss lower at the end than at the crossing.",
-             control="eta 100x smaller: 2/eta is never reached within the budget",
+def _block_curvatures(prob, w, seed=0):
+    """lambda_max(H_bb) of each block (layer) at ``w``, by Lanczos on the block's HVPs."""
+    from theorybench.sharpness import lanczos_lmax
+    hv = prob.hvp_at(w)
+    out = []
+    for a, b in zip(prob.blocks[:-1], prob.blocks[1:]):
+        def sub(v, a=a, b=b):
+            full = np.zeros(prob.dim)
+            full[a:b] = v
+            return hv(full)[a:b]
+        out.append(lanczos_lmax(sub, int(b - a), tol=1e-4, seed=seed))
+    return out
+
+
+@PAPER.claim("ES-4", "Islamov, Crawshaw, Cohen, Gower (2026): greedy block CD at the edge of stability (DERIVED)",
+             "DERIVED from the paper's theory (steepest descent in any norm) and the issue's note: greedy block CD "
+             "(steepest descent in the block l1,2 norm, blocks = the MLP's layers) behaves like the other "
+             "unnormalized methods: its block sharpness S_block rises to 2/eta and settles there (median of "
+             "S_block eta/2 after the first crossing within 10%, no divergence, the loss lower at the end than at "
+             "the crossing), for 2/eta = 3 S_block(w0) (ES-2's rule) and, at --full, 4.5 and 6 S_block(w0). A run "
+             "that never reaches 2/eta is inconclusive; at least one run must be conclusive.",
+             control="eta 100x smaller: no run reaches 2/eta, so nothing is conclusive (this control only shows "
+                     "that the check needs a crossing; the claim itself FAILs)",
              expected=FAIL,
-             expected_reason="on our MLP greedy block CD does not settle at 2/eta: its block sharpness overshoots "
-                             "2/eta, and the run diverges (2/eta = 3 S_block(w0)) or settles above the 10% band "
-                             "(6 S_block(w0), --full) while the Euclidean lambda_max exceeds 2/eta "
-                             "(details['runs']); the issue reported the same in its exploration. A finding about "
-                             "this instance and our block choice (blocks = layers), not a refutation of the theory")
+             expected_reason="on our MLP greedy block CD does not settle at 2/eta: at ES-2's step rule (2/eta = "
+                             "3 S_block(w0)) the block sharpness overshoots 2/eta and the run diverges; at --full "
+                             "the smaller steps either settle above the 10% band (the largest per-layer curvature "
+                             "above 2/eta, details['block_curvatures_final']) or never reach 2/eta. The issue "
+                             "reported the same in its exploration. A finding about this instance and our block "
+                             "choice (blocks = layers), not a refutation of the theory")
 def check_es4(size="quick", control=False):
+    """Greedy block CD at the edge of stability (DERIVED claim; see the statement)."""
     steps = 600 if size == "quick" else 3000
     every = 25 if size == "quick" else 40
     prob = make_problem("tanh-mlp")
@@ -309,21 +343,32 @@ def check_es4(size="quick", control=False):
     etas = [2.0 / (mg * S0) / (100 if control else 1) for mg in margins]
     runs = [eos_run("block-cd", eta, steps, every, euclidean_too=True) for eta in etas]
     sums = [eos_summary(r) for r in runs]
-    ok = all(_eos_ok(s) for s in sums)
+    conclusive = [s for s in sums if s["crossed"] or s["diverged_at"] is not None]
+    ok = bool(conclusive) and all(_eos_ok(s) for s in conclusive)
+    curv = {}
+    for s, r in zip(sums, runs):
+        if s["crossed"] and s["diverged_at"] is None:
+            w_end = run(prob, "block-cd", steps=steps, eta=s["eta"], record=[steps]).x[-1]
+            curv[f"{s['eta']:.4g}"] = [c * s["eta"] / 2 for c in _block_curvatures(prob, w_end)]
 
-    def one(s, r):
+    def one(s):
         div = f", diverged at step {s['diverged_at']}" if s["diverged_at"] is not None else ""
         if not s["crossed"]:
-            return f"eta={s['eta']:.3g}: never crossed (max S eta/2 = {np.nanmax(r['S']) * s['eta'] / 2:.3f}){div}"
+            return f"eta={s['eta']:.3g}: never crossed (peak S eta/2 = {s['peak_ratio']:.3f}){div}"
+        per = curv.get(f"{s['eta']:.4g}")
+        per = f", per-layer lambda(H_bb) eta/2 at the end {', '.join(f'{c:.3f}' for c in per)}" if per else ""
         return (f"eta={s['eta']:.3g}: S_block eta/2 median {s['median_ratio']:.3f} [p10 {s['p10']:.3f}, p90 "
-                f"{s['p90']:.3f}] from step {s['first_crossing_step']}, max {np.nanmax(r['S']) * s['eta'] / 2:.3f}, "
-                f"Euclidean median {s.get('euclidean_ratio_median', np.nan):.3f}, {s['loss_increases']} loss "
-                f"increases{div}")
+                f"{s['p90']:.3f}] from step {s['first_crossing_step']}, peak {s['peak_ratio']:.3f}, Euclidean "
+                f"median {s.get('euclidean_ratio_median', np.nan):.3f}, {s['loss_increases']} loss increases"
+                f"{per}{div}")
     return Evidence(
-        verdict(ok), measured=f"S_block(w0) = {S0:.4g}; " + "; ".join(one(s, r) for s, r in zip(sums, runs)),
+        verdict(ok), measured=f"S_block(w0) = {S0:.4g}; " + "; ".join(one(s) for s in sums),
         predicted=f"S_block eta/2 median within {EOS_TOL} of 1 after the first crossing; no divergence",
-        tolerance=f"{steps} steps, block sharpness every {every} (Frank-Wolfe over the block l1,2 ball, 3 starts)",
+        tolerance=(f"{steps} steps, block sharpness every {every} (per-block Lanczos and Frank-Wolfe over the "
+                   f"block l1,2 ball: a lower bound); evaluations after the loss exceeds {BLOWN_UP:g} f(w0) left out"),
         why=("greedy block CD sits at its edge of stability" if ok else
-             "greedy block CD did not settle at 2/eta in its own norm"),
-        details={"runs": sums, "steps": steps, "every": every, "S_block_w0": S0, "margins": list(margins)},
+             ("no run reached 2/eta" if not conclusive else
+              "greedy block CD did not settle at 2/eta in its own norm")),
+        details={"runs": sums, "steps": steps, "every": every, "S_block_w0": S0, "margins": list(margins),
+                 "block_curvatures_final": curv},
         plots={"es4_sharpness": lambda: _plot_eos(runs, control, "greedy block CD")})

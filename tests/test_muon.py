@@ -72,3 +72,12 @@ def test_cli_run_json():
                           "--json"], capture_output=True, text=True, check=True)
     d = json.loads(out.stdout)
     assert d["final"]["loss"] > 0.875  # the Polyak 2-cycle sits above f(W0)
+
+
+def test_negative_target_stops_at_the_running_average_crossing():
+    """The shared observation (kernels.common.observe_values): a negative target ends the run at the first
+    round whose running average of ||G|| is <= |target| (the rest of the trace NaN), as in every kernel."""
+    full = run("muon-counterexample", "subgradient", steps=50, x0=diag_start(0.75, 0.5), alpha0=0.01)
+    assert np.isfinite(full.loss).all()
+    stop = run("muon-counterexample", "subgradient", steps=50, x0=diag_start(0.75, 0.5), alpha0=0.01, target=-10.0)
+    assert stop.stats["first_average_below_target"] == 0 and np.isnan(stop.loss[1:]).all()

@@ -84,13 +84,34 @@ def test_problems_geometry_and_constants():
 
 
 def test_one_name_two_kernels():
-    """``gd`` runs the single-machine kernel on a polynomial and the steepest kernel on the MLP."""
-    a = run("monomial", "gd", steps=3, eta=0.01)
-    b = run(_quadratic(), "gd", steps=3, eta=0.1)
+    """``gd`` runs the single-machine kernel on a polynomial and the steepest kernel on the quadratic, through
+    run, sweep, run_batch, search and crossing_rounds."""
+    from theorybench.runner import run_batch, sweep
+    from theorybench.scaling import crossing_rounds
+    from theorybench.search import worst_instance
+    mono = make_problem("monomial")
+    a = run(mono, "gd", steps=3, eta=0.01)
+    x = mono.x0.copy()
+    for _ in range(3):
+        x = x - 0.01 * mono.grad(x)
+    np.testing.assert_allclose(a.x[-1], x, rtol=1e-14)          # the scalar kernel's plain GD
+    q = _quadratic()
+    b = run(q, "gd", steps=3, eta=0.1)
     assert a.algorithm == b.algorithm == "gd"
-    assert b.x.shape == (4, 12)
+    np.testing.assert_allclose(b.x[-1], np.linalg.matrix_power(np.eye(12) - 0.1 * q.H, 3) @ q.x0, rtol=1e-12)
+    sw = sweep("psd-quadratic", "gd", {"eta": [0.1, 0.2]}, steps=3)
+    assert sw.x.shape[-1] == 6
+    rec, xs, *_ = run_batch("gd", [q], [{"eta": 0.1}], [0], 3)
+    np.testing.assert_array_equal(xs[0, -1], b.x[-1])
+    r = crossing_rounds("gd", [(q, {"eta": 0.5})], [0], 500, 1e-3, statistic="first_below_target")
+    assert np.isfinite(r).all()
+    found = worst_instance("psd-quadratic", "gd", {"lam_max": (0.5, 3.0)}, steps=20, hyper={"eta": 0.9},
+                           maxiter=2, popsize=3, seed=0)
+    assert found["params"]["lam_max"] > 0
     with pytest.raises(TheoryBenchError, match="cannot run problem"):
         run("tanh-mlp", "muon", steps=1)
+    with pytest.raises(TheoryBenchError, match="no values"):
+        sweep("psd-quadratic", "gd", problem_grid={"d": []}, steps=2)
 
 
 def test_divergence_reported_above_threshold():
@@ -111,13 +132,24 @@ def test_sharpness_along_normalized_divides_by_dual_norm():
     assert sa["threshold"] == pytest.approx(200.0)
 
 
+def test_zero_gradient_sharpness_is_nan_not_a_crash():
+    p = make_problem("psd-quadratic", d=4)
+    r = run(p, "sign-gd", steps=2, x0=np.zeros(4), eta=0.1, record=[0, 1, 2])
+    assert np.all(r.x == 0) and np.isnan(sharpness_along(p, r)["S"]).all()
+
+
 def test_thread_count_invariance():
-    code = ("import numpy as np; from theorybench import sweep; "
+    code = ("import numpy as np; from theorybench import sweep, run, make_problem; "
+            "from theorybench.sharpness import sharpness_along; "
             "s = sweep('psd-quadratic', 'nesterov', {'eta': [0.1, 0.5, 1.0, 1.5]}, seeds=2, steps=300, "
-            "problem_settings={'d': 8}); print(repr(s.loss.tolist()))")
+            "problem_settings={'d': 8}); print(repr(s.loss.tolist())); "
+            "p = make_problem('tanh-mlp', n=128, width=32); "
+            "[print(repr(run(p, a, steps=60, eta=e, record=[0, 30, 60]).x.tolist())) "
+            "for a, e in (('gd', 0.5), ('sign-gd', 0.003), ('muon-nomomentum', 0.05))]; "
+            "print(repr(sharpness_along(p, run(p, 'spectral-gd', steps=20, eta=0.01, record=[0, 20]))['S'].tolist()))")
     outs = []
     for threads in ("1", "2"):
-        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads}
+        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
         outs.append(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                                    check=True).stdout)
     assert outs[0] == outs[1]

@@ -51,6 +51,8 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         return _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
                                 targets, backend)
     alg = get_algorithm(algorithm)
+    if problems and len(_variants(alg)) > 1:
+        alg = algorithm_for(alg, problems[0])
     kmod = kernel_module(alg.kernel)
     rounds = _check_rounds(rounds)
     rec = record_schedule(rounds) if record is None else np.unique(
@@ -232,9 +234,12 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     too large for one machine over a cluster); fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
+    for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {}), **dict(grid or {})}.items():
+        if len(list(v)) == 0:
+            raise TheoryBenchError(f"sweep axis {k!r} has no values")
     if len(_variants(alg)) > 1:
         alg = algorithm_for(alg, make_problem(problem, **{**(problem_settings or {}), **{
-            k: v[0] for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {})}.items()}}))
+            k: list(v)[0] for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {})}.items()}}))
     grid = dict(grid or {})
     problem_grid = dict(problem_grid or {})
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]

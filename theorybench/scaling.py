@@ -22,6 +22,9 @@ def crossing_rounds(algorithm, configs, seeds, rounds, target, statistic="first_
     crossing (a negative target tells the kernel so), which makes long horizons cheap.
     """
     alg = get_algorithm(algorithm)
+    if configs:
+        from .runner import algorithm_for
+        alg = algorithm_for(alg, configs[0][0])
     seeds = list(seeds)
     probs, sets, sds, tg = [], [], [], []
     targets = np.broadcast_to(np.asarray(target, dtype=float), (len(configs),))

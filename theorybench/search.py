@@ -46,6 +46,10 @@ def worst_instance(problem, algorithm, bounds, steps, hyper=None, fixed=None, ma
             raise TheoryBenchError(f"bounds of {k!r} must satisfy low < high (and low > 0 on a log scale), "
                                    f"got ({lo}, {hi})")
     alg = get_algorithm(algorithm)
+    from .algorithms import VARIANTS
+    if len(VARIANTS.get(alg.name, ())) > 1:  # one name on several kernels: the one that runs this problem
+        from .runner import algorithm_for
+        alg = algorithm_for(alg, fam.build())
     settings = alg.resolve(hyper or {})
     names = list(bounds)
     box = [(math.log10(bounds[k][0]), math.log10(bounds[k][1])) if k in log_scale else bounds[k] for k in names]

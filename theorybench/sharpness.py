@@ -29,6 +29,8 @@ def lanczos_lmax(hvp, dim, tol=1e-8, seed=0):
     if dim <= 3:
         H = np.column_stack([hvp(e) for e in np.eye(dim)])
         return float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+    if not np.any(hvp(v0)):
+        return 0.0  # H = 0 (e.g. saturated tanh units): ARPACK would stop on a zero Krylov vector
     return float(eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
 
 
@@ -123,21 +125,48 @@ def problem_sharpness(problem, w, kind, seed=0, starts=3, iters=20, rtol=1e-4):
     """The generalized sharpness ``S(w) = max_{||d|| <= 1} d^T H(w) d`` of ``problem`` (with ``hvp``,
     ``layer_list``, ``block_sizes``: the edge-of-stability problems) in the norm ``kind``: Lanczos for
     ``l2``; otherwise multi-start Frank-Wolfe ``d <- lmo(H d)`` while ``q = d^T H d`` grows by more than
-    ``rtol`` (one HVP per iteration), the best of ``starts`` random starts: a lower bound of S (exact for
-    ``block`` on a PSD quadratic: ``max_b lambda_max(H_bb)``, the problem's constant ``S_block``)."""
+    ``rtol`` (one HVP per iteration), started from the lmo of the Euclidean top eigenvector and from
+    ``starts`` random points, the best of them; for ``block`` also ``max_b lambda_max(H_bb)`` by Lanczos on
+    each block. A lower bound of S (Frank-Wolfe's monotone ascent argument needs H PSD; an indefinite
+    Hessian can stall it), exact for ``block`` on a PSD quadratic (the problem's constant ``S_block``)."""
     from .kernels.steepest import one_blas_thread
     with one_blas_thread():
         return _problem_sharpness(problem, np.asarray(w, dtype=np.float64), kind, seed, starts, iters, rtol)
+
+
+def _top_eigvec(hv, dim, seed):
+    """(lambda_max, its unit eigenvector) of the symmetric operator ``hv`` (Lanczos, tol 1e-4)."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+    if dim <= 3:
+        H = np.column_stack([hv(e) for e in np.eye(dim)])
+        lam, vec = np.linalg.eigh(0.5 * (H + H.T))
+        return float(lam[-1]), vec[:, -1]
+    op = LinearOperator((dim, dim), matvec=lambda v: hv(np.asarray(v, dtype=np.float64).ravel()), dtype=np.float64)
+    v0 = np.random.default_rng(seed).normal(size=dim)
+    if not np.any(hv(v0)):
+        return 0.0, v0 / np.linalg.norm(v0)
+    lam, vec = eigsh(op, k=1, which="LA", tol=1e-4, v0=v0)
+    return float(lam[0]), vec[:, 0]
 
 
 def _problem_sharpness(problem, w, kind, seed, starts, iters, rtol):
     hv = problem.hvp_at(w) if hasattr(problem, "hvp_at") else (lambda v: problem.hvp(w, v))
     if kind == "l2":
         return lanczos_lmax(hv, w.size, tol=1e-4, seed=seed)
-    rng = np.random.default_rng(seed)
     best = -np.inf
-    for _ in range(starts):
-        d = _flat_lmo(problem, rng.normal(size=w.size), kind)
+    if kind == "block":
+        # a unit vector inside one block is in the ball: max_b lambda_max(H_bb) is a lower bound (exact for
+        # PSD H); Frank-Wolfe below can only improve on it (H indefinite)
+        for a, b in zip(problem.blocks[:-1], problem.blocks[1:]):
+            def sub(v, a=a, b=b):
+                full = np.zeros(w.size)
+                full[a:b] = v
+                return hv(full)[a:b]
+            best = max(best, lanczos_lmax(sub, int(b - a), tol=1e-4, seed=seed))
+    rng = np.random.default_rng(seed)
+    firsts = [_top_eigvec(hv, w.size, seed)[1]]  # the lmo of the Euclidean top eigenvector: a good start
+    for k in range(starts + 1):
+        d = _flat_lmo(problem, firsts[0] if k == 0 else rng.normal(size=w.size), kind)
         Hd = hv(d)
         q = float(d @ Hd)
         for _ in range(iters):
@@ -170,7 +199,8 @@ def sharpness_along(problem, result, algorithm=None, kind=None, normalized=None,
             continue
         s = problem_sharpness(problem, w, kind, seed=int(t), starts=starts)
         if normalized:
-            s /= dual_norm_of(problem, problem.grad(w), kind)
+            dn = dual_norm_of(problem, problem.grad(w), kind)
+            s = s / dn if dn > 0 else np.nan  # at a stationary point the normalized threshold is undefined
         S.append(s)
         lam.append(problem_sharpness(problem, w, "l2", seed=int(t)) if euclidean and kind != "l2" else
                    (s if kind == "l2" and not normalized else np.nan))

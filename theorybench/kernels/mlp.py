@@ -67,7 +67,7 @@ def hvp(w, v, X, Y, widths):
 def hvp_at(w, X, Y, widths):
     """``v -> H(w) v`` for a fixed ``w``: the forward and backward passes at ``w`` are computed once and
     shared by every product (a Lanczos or Frank-Wolfe run makes tens of them at one iterate)."""
-    Ws = unflatten(w, widths)
+    Ws = unflatten(np.array(w, dtype=np.float64), widths)  # a copy: later changes of w must not leak in
     n = X.shape[0]
     L = len(Ws)
     acts, O = _forward(Ws, X)

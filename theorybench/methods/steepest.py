@@ -10,7 +10,7 @@ from ..params import Param
 CHOICE_CODES.setdefault("schedule", dict(SCHEDULES))
 
 _ETA = Param("eta", 0.01, "step size eta (the constant schedule's value; numerator of power; scale of random)",
-             low=0.0)
+             low=0.0, low_open=True)
 _SCHED = Param("schedule", "constant", "step schedule: constant, power, polyak or random", kind="choice",
                choices=tuple(SCHEDULES))
 _POWER = Param("power", 0.5, "exponent of the power schedule eta/(t+1)^power", low=0.0)
