@@ -237,10 +237,12 @@ def _plot_eos(runs, control, title):
     top, bottom = 0.0, np.inf
     for i, r in enumerate(runs):
         thr = 2.0 / r["eta"]
-        axs[0][0].plot(r["t"], r["S"], color=f"C{i}", label=f"{r['method']}, eta={r['eta']:.3g}")
+        ok = np.cumprod(np.isfinite(r["S"]) & (r["loss"] <= BLOWN_UP * r["loss"][0])).astype(bool)  # as eos_summary
+        axs[0][0].plot(r["t"][ok], r["S"][ok], color=f"C{i}", label=f"{r['method']}, eta={r['eta']:.3g}")
         axs[0][0].axhline(thr, color=f"C{i}", ls="--", lw=0.8)
         if np.isfinite(r["lambda_max"]).any():
-            axs[0][0].plot(r["t"], r["lambda_max"], color=f"C{i}", ls=":", lw=1, label="Euclidean $\\lambda_{max}$")
+            axs[0][0].plot(r["t"][ok], r["lambda_max"][ok], color=f"C{i}", ls=":", lw=1,
+                           label="Euclidean $\\lambda_{max}$")
         axs[0][1].plot(r["all_t"], r["all_loss"], color=f"C{i}", lw=0.8)
         top = max(top, 10 * r["all_loss"][0])
         bottom = min(bottom, 0.5 * np.min(r["all_loss"]))
