@@ -55,3 +55,12 @@ def test_preconditioned_sharpness_is_the_generalized_eigenvalue():
         assert (rho < 1) == stable
     with pytest.raises(TheoryBenchError, match="'P'"):
         preconditioned_lmax(lambda v: H @ v, -p)
+
+
+def test_exact_line_search_handles_an_indefinite_hessian():
+    """On H = diag(1, -10) over the l_inf ball, from the vertex (1, 1), the end-point step cycles at q = -9;
+    the exact line search stops half way, at (1, 0): q = 1 = the maximum."""
+    from theorybench.sharpness import fw_ascent
+    H = np.diag([1.0, -10.0])
+    q, d = fw_ascent(lambda v: H @ v, np.array([1.0, 1.0]), lambda v: gm.lmo(v, "linf"))
+    assert q == pytest.approx(1.0) and np.allclose(d, [1.0, 0.0])

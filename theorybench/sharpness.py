@@ -4,9 +4,10 @@ ES-2/ES-3), from Hessian-vector products.
 - ``l2`` (and preconditioned l2, :func:`preconditioned_lmax`): Lanczos, ``scipy.sparse.linalg.eigsh`` on the
   HVP operator (largest algebraic eigenvalue).
 - ``linf`` and ``spectral`` (and the other norms of :mod:`theorybench.geometry`): multi-start Frank-Wolfe
-  with exact line search. Maximizing the convex ``q(d) = d^T H d`` over the unit ball, the line search on
-  ``[d, s]`` picks an end point, so the step is ``d <- lmo(H d)`` while q increases (a nonlinear power
-  method); the best of several random starts is returned. A lower bound of S, exact at a local maximum.
+  with exact line search (:func:`fw_ascent`). For PSD H (``q(d) = d^T H d`` convex) the line search on
+  ``[d, s]`` picks the end point, so the step is ``d <- lmo(H d)`` while q increases (a nonlinear power
+  method); for an indefinite Hessian it can stop inside the segment. The best of several starts is
+  returned: a lower bound of S, exact at a global maximiser.
 - ``linf`` on small problems: exact vertex enumeration ``max over sign vectors`` (the test oracle; the
   maximum of a convex function over the cube is at a vertex).
 """
@@ -52,25 +53,41 @@ def preconditioned_lmax(hvp, P, tol=1e-8, seed=0):
     return lanczos_lmax(lambda v: R @ hvp(R @ v), P.shape[0], tol=tol, seed=seed)
 
 
+def fw_ascent(hv, d, lmo, iters=100, rtol=1e-13):
+    """Frank-Wolfe ascent of ``q(d) = d^T H d`` over a unit ball from the feasible ``d`` (flat): ``s = lmo(H d)``,
+    then the exact line search on ``[d, s]``: ``q(d + g (s - d)) = q + b g + a g^2`` with ``b = 2 (s-d)^T H d >= 0``
+    and ``a = (s-d)^T H (s-d)`` is maximised over ``g in [0, 1]`` (the end point when ``a >= 0``, as for PSD H;
+    ``-b/(2a)`` when H is indefinite and that lies inside). One HVP per iteration (``H d`` is updated
+    linearly); stops when q grows by at most ``rtol |q|``. Returns ``(q, d)``: a lower bound of the maximum."""
+    Hd = hv(d)
+    q = float(d @ Hd)
+    for _ in range(iters):
+        sv = lmo(Hd)
+        Hs = hv(sv)
+        e, He = sv - d, Hs - Hd
+        a, b = float(e @ He), 2.0 * float(e @ Hd)
+        g = 1.0
+        if a < 0.0 and 0.0 < -b / (2.0 * a) < 1.0:
+            g = -b / (2.0 * a)
+        nq = q + b * g + a * g * g
+        if nq <= q + rtol * abs(q):
+            break
+        d, Hd, q = d + g * e, Hd + g * He, nq
+    return q, d
+
+
 def frank_wolfe_sharpness(hvp, shape, kind, starts=8, iters=100, seed=0, blocks=None, return_argmax=False):
-    """``max_{||d|| <= 1} d^T H d`` by multi-start Frank-Wolfe (``d <- lmo(H d)`` while q increases)."""
+    """``max_{||d|| <= 1} d^T H d`` by multi-start Frank-Wolfe with exact line search (:func:`fw_ascent`)."""
     rng = np.random.default_rng(seed)
     best, arg = -np.inf, None
     size = int(np.prod(shape))
-    for s in range(starts):
-        d = gm.lmo(rng.normal(size=shape), kind, blocks)
-        q = float(np.ravel(d) @ hvp(np.ravel(d)))
-        for _ in range(iters):
-            Hd = hvp(np.ravel(d)).reshape(shape)
-            nd = gm.lmo(Hd, kind, blocks)
-            nq = float(np.ravel(nd) @ hvp(np.ravel(nd)))
-            if nq <= q * (1 + 1e-13):
-                break
-            d, q = nd, nq
-        if q > best:
-            best, arg = q, d
     if size == 0:
         raise TheoryBenchError("empty parameter")
+    lmo = lambda v: np.ravel(gm.lmo(np.reshape(v, shape), kind, blocks))  # noqa: E731
+    for _ in range(starts):
+        q, d = fw_ascent(lambda v: np.ravel(hvp(np.ravel(v))), lmo(rng.normal(size=size)), lmo, iters)
+        if q > best:
+            best, arg = q, np.reshape(d, shape)
     return (best, arg) if return_argmax else best
 
 
@@ -124,11 +141,12 @@ def dual_norm_of(problem, g, kind):
 def problem_sharpness(problem, w, kind, seed=0, starts=3, iters=20, rtol=1e-4):
     """The generalized sharpness ``S(w) = max_{||d|| <= 1} d^T H(w) d`` of ``problem`` (with ``hvp``,
     ``layer_list``, ``block_sizes``: the edge-of-stability problems) in the norm ``kind``: Lanczos for
-    ``l2``; otherwise multi-start Frank-Wolfe ``d <- lmo(H d)`` while ``q = d^T H d`` grows by more than
-    ``rtol`` (one HVP per iteration), started from the lmo of the Euclidean top eigenvector and from
-    ``starts`` random points, the best of them; for ``block`` also ``max_b lambda_max(H_bb)`` by Lanczos on
-    each block. A lower bound of S (Frank-Wolfe's monotone ascent argument needs H PSD; an indefinite
-    Hessian can stall it), exact for ``block`` on a PSD quadratic (the problem's constant ``S_block``)."""
+    ``l2``; otherwise multi-start Frank-Wolfe with exact line search (:func:`fw_ascent`) while ``q = d^T H d``
+    grows by more than ``rtol`` (one HVP per iteration), started from the lmo of the Euclidean top eigenvector
+    and from ``starts`` random points, the best of them; for ``block`` also ``max_b lambda_max(H_bb)`` by
+    Lanczos on each block. A lower bound of S (maximising a quadratic over a ball is hard in general; with
+    an indefinite Hessian the ascent can stop at a local maximum), exact for ``block`` on a PSD quadratic
+    (the problem's constant ``S_block``)."""
     from .kernels.steepest import one_blas_thread
     with one_blas_thread():
         return _problem_sharpness(problem, np.asarray(w, dtype=np.float64), kind, seed, starts, iters, rtol)
@@ -164,19 +182,10 @@ def _problem_sharpness(problem, w, kind, seed, starts, iters, rtol):
                 return hv(full)[a:b]
             best = max(best, lanczos_lmax(sub, int(b - a), tol=1e-4, seed=seed))
     rng = np.random.default_rng(seed)
-    firsts = [_top_eigvec(hv, w.size, seed)[1]]  # the lmo of the Euclidean top eigenvector: a good start
+    top = _top_eigvec(hv, w.size, seed)[1]  # the lmo of the Euclidean top eigenvector: a good start
+    lmo = lambda v: _flat_lmo(problem, v, kind)  # noqa: E731
     for k in range(starts + 1):
-        d = _flat_lmo(problem, firsts[0] if k == 0 else rng.normal(size=w.size), kind)
-        Hd = hv(d)
-        q = float(d @ Hd)
-        for _ in range(iters):
-            nd = _flat_lmo(problem, Hd, kind)
-            Hn = hv(nd)
-            nq = float(nd @ Hn)
-            if nq <= q + rtol * abs(q):
-                q = max(q, nq)
-                break
-            d, Hd, q = nd, Hn, nq
+        q, _ = fw_ascent(hv, lmo(top if k == 0 else rng.normal(size=w.size)), lmo, iters, rtol)
         best = max(best, q)
     return best
 
