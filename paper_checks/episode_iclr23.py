@@ -249,7 +249,8 @@ def _plot_ep2(pts, err, gamma, control):
 
 def quartic_runs(algo, H, seeds, rounds=PAPER_ROUNDS):
     """The paper's synthetic experiment: ``algo`` on the quartic with heterogeneity ``H``, one run per seed."""
-    sw = sweep("episode-quartic", algo, problem_settings={"H": H}, seeds=seeds, rounds=rounds, **PAPER_HYPER)
+    sw = sweep("episode-quartic", algo, problem_settings={"H": H}, seeds=seeds, rounds=rounds,
+               record=np.arange(rounds + 1), **PAPER_HYPER)  # every round: the tail mean and first crossing
     return sw
 
 

@@ -204,7 +204,8 @@ def cmd_sweep(args):
     n = math.prod(len(v) for v in list(pgrid.values()) + list(agrid.values())) * args.seeds
     print(f"sweep: {n} configurations ...", file=sys.stderr)
     sw = sweep(pf.name, alg.name, agrid, pgrid, seeds=args.seeds, rounds=args.rounds, steps=args.steps,
-               problem_settings=pfixed, backend=args.backend, **afixed)
+               problem_settings=pfixed, backend=args.backend,
+               record=[] if args.final_only else None, **afixed)  # --final-only records the ends only
     df = sw.to_dataframe(every_record=not args.final_only)
     if args.out:
         df.to_csv(args.out, index=False)

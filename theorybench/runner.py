@@ -25,6 +25,54 @@ def record_schedule(rounds, points=200, dense_up_to=MAX_DENSE_RECORD):
     return np.unique(np.concatenate([[0], r, [rounds]])).astype(np.int64)
 
 
+SWEEP_RECORD_POINTS = 64
+
+
+def sweep_record_schedule(rounds, points=SWEEP_RECORD_POINTS):
+    """A sweep's default record schedule: about ``points`` log-spaced rounds, always 0 and ``rounds``
+    (every round when ``rounds + 1 <= points``). Memory then grows with the number of configurations,
+    not with the horizon; pass ``record=`` for a denser trace."""
+    return record_schedule(rounds, points=points, dense_up_to=points)
+
+
+# a batch whose output arrays would exceed this many bytes is refused before it starts (override with
+# ``max_memory=`` or the environment variable THEORYBENCH_MAX_MEMORY, in bytes)
+DEFAULT_MAX_MEMORY = 4 * 2**30
+
+
+def max_memory_default():
+    import os
+    text = os.environ.get("THEORYBENCH_MAX_MEMORY")
+    if text is None:
+        return DEFAULT_MAX_MEMORY
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and math.isfinite(value)):
+        raise TheoryBenchError(f"THEORYBENCH_MAX_MEMORY must be a positive number of bytes, got {text!r}")
+    return value
+
+
+def output_bytes(n_configs, n_records, dim, n_traces=0):
+    """Bytes of the result arrays of a batch: x (d per record), loss, grad_norm, steps and extra traces
+    per record, per configuration."""
+    return 8 * int(n_configs) * int(n_records) * (int(dim) + 3 + int(n_traces))
+
+
+def check_memory(n_configs, n_records, dim, max_memory=None, n_traces=0):
+    """Refuse, before any allocation, a batch whose recorded trace would not fit in ``max_memory`` bytes."""
+    limit = max_memory_default() if max_memory is None else max_memory
+    need = output_bytes(n_configs, n_records, dim, n_traces)
+    if need > limit:
+        raise TheoryBenchError(
+            f"this batch would record {n_configs} configurations x {n_records} rounds x {dim + 3 + n_traces} "
+            f"values = {need / 2**30:.2f} GiB, above the limit of {limit / 2**30:.2f} GiB: record fewer rounds "
+            "(record=[...] or the CLI's --final-only), split the grid into chunks (executor=...), or raise "
+            "max_memory= (THEORYBENCH_MAX_MEMORY)")
+    return need
+
+
 def _check_rounds(rounds):
     if isinstance(rounds, bool) or int(rounds) != rounds or rounds < 0:
         raise TheoryBenchError(f"parameter 'rounds' must be a non-negative integer, got {rounds!r}")
@@ -32,7 +80,7 @@ def _check_rounds(rounds):
 
 
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
-              backend="numba", executor=None, chunks=None, extra=None):
+              backend="numba", executor=None, chunks=None, extra=None, max_memory=None):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
@@ -45,7 +93,8 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     A kernel module with its own problem layout provides ``run_batch_group(alg, problems, settings,
     seeds, rounds, rec, x0s, targets, backend, extra)`` returning the same tuple; its statistics are named
     by its ``STAT_NAMES``. extra: a dict that such a hook fills with ``traces`` (named per-record arrays
-    beyond loss and grad_norm) and ``stat_names``.
+    beyond loss and grad_norm) and ``stat_names``. max_memory: bytes the recorded arrays may take (see
+    :func:`check_memory`); a larger batch is refused before it starts.
     """
     if executor is not None:
         return _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
@@ -60,6 +109,7 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     if rec.min() < 0 or rec.max() > rounds:
         raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
     n = len(problems)
+    check_memory(n, rec.size, max((p.dim for p in problems), default=1), max_memory)
     if not (len(settings) == len(seeds) == n):
         raise ValueError("problems, settings and seeds must have the same length")
     for p, st in zip(problems, settings):
@@ -99,10 +149,11 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
         ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
         nm = np.stack([problems[c].noise_mask for c in idx])
         tg = np.ascontiguousarray(targets[idx])
-        ox = np.empty((idx.size, rec.size, dim))
-        ol = np.empty((idx.size, rec.size))
-        og = np.empty((idx.size, rec.size))
-        os_ = np.empty((idx.size, N_STATS))
+        whole = len(groups) == 1 and dim == d  # the kernel writes straight into the result (no second copy)
+        ox = out_x if whole else np.empty((idx.size, rec.size, dim))
+        ol = out_loss if whole else np.empty((idx.size, rec.size))
+        og = out_g if whole else np.empty((idx.size, rec.size))
+        os_ = out_s if whole else np.empty((idx.size, N_STATS))
         if backend == "numba":
             kmod.batch(alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec, ox, ol, og, os_)
         else:
@@ -112,10 +163,11 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
                                        f"{alg.name!r} needs backend='numba'")
             ox, ol, og, os_ = ab.federated_batch(ab.namespace(backend), alg.code, family, params, hyper, x0, sd,
                                                  ncode, ns, nm, tg, rounds, rec)
-        out_x[idx, :, :dim] = ox
-        out_loss[idx] = ol
-        out_g[idx] = og
-        out_s[idx] = os_
+        if ox is not out_x:
+            out_x[idx, :, :dim] = ox
+            out_loss[idx] = ol
+            out_g[idx] = og
+            out_s[idx] = os_
     return rec, out_x, out_loss, out_g, out_s
 
 
@@ -222,16 +274,20 @@ def _start(x0, prob):
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
           steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", executor=None,
-          **fixed):
+          max_memory=None, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
-    that shares its name with one of the algorithm's hyperparameters is called ``problem_<name>``); seeds: a count or a list;
+    that shares its name with one of the algorithm's hyperparameters or with ``seed`` is called ``problem_<name>``); seeds: a count or a list;
     tied_grid: ``{name: values}`` set both as the problem parameter and as the hyperparameter ``name``
     (the two-client quadratic built for the clipping gamma it is run with); target: a gradient-norm
     level (or ``target(problem, settings)``) whose first crossing is the statistic
     ``first_below_target``; backend, executor: see :func:`run_batch` (a Dask ``Client`` spreads a sweep
-    too large for one machine over a cluster); fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
+    too large for one machine over a cluster); record: the rounds to record (default
+    :func:`sweep_record_schedule`: about 64 log-spaced rounds with 0 and the last, so memory does not grow
+    with the horizon; running statistics such as ``first_below_target`` see every round anyway);
+    max_memory: bytes the recorded arrays may take (default 4 GiB or THEORYBENCH_MAX_MEMORY), a larger
+    sweep is refused before it starts; fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
     for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {}), **dict(grid or {})}.items():
@@ -253,7 +309,10 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
         if len(v) == 0:
             raise TheoryBenchError(f"sweep axis {k!r} has no values")
     hyper_names = {p.name for p in alg.params}
-    dims = [f"problem_{k}" if (src == "p" and k in hyper_names) else k for src, k in names] + ["seed"]
+    taken = hyper_names | {"seed"}  # a problem parameter named like a hyperparameter or the seed axis
+    dims = [f"problem_{k}" if (src == "p" and k in taken) else k for src, k in names] + ["seed"]
+    if len(set(dims)) != len(dims):
+        raise TheoryBenchError(f"sweep axes collide: {dims} (an axis is given twice, e.g. in grid and tied_grid)")
     problems, settings, seed_of = [], [], []
     cache = {}
     for combo in itertools.product(*values, seed_list):
@@ -273,10 +332,12 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     I_max = max(s.get("local_steps", 1) for s in settings)
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
+    if record is None:
+        record = sweep_record_schedule(R)
     targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
     extra = {}
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
-                                   extra=extra)
+                                   extra=extra, max_memory=max_memory)
     names = extra.get("stat_names", getattr(kernel_module(alg.kernel), "STAT_NAMES", STAT_NAMES))
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
@@ -286,5 +347,5 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
                        loss.reshape(shape + (rec.size,)), g.reshape(shape + (rec.size,)),
                        {k: s[:, i].reshape(shape) for i, k in enumerate(names)},
                        traces={k: v.reshape(shape + (rec.size,)) for k, v in extra.get("traces", {}).items()},
-                       fixed={**{f"problem_{k}" if k in hyper_names else k: v for k, v in (problem_settings or {}).items()},
+                       fixed={**{f"problem_{k}" if k in taken else k: v for k, v in (problem_settings or {}).items()},
                               **fixed})
