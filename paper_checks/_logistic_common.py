@@ -22,9 +22,8 @@ def runs(algorithm, problems, settings, steps, record=None):
     extra = {}
     rec, x, loss, g, st = run_batch(alg, problems, sets, [0] * len(problems), int(steps), record=record,
                                     extra=extra)
-    names = extra["stat_names"]
     return Runs(rec, x, extra["traces"]["log_loss"], extra["traces"]["log_grad_norm"],
-                {k: st[:, i] for i, k in enumerate(names)})
+                {k: st[k] for k in st.names})
 
 
 def horizon_note(stats):

@@ -12,7 +12,6 @@ import numpy as np
 from theorybench import make_problem, run, run_batch
 from theorybench.algorithms import get_algorithm
 from theorybench.claims import Evidence, register_paper, verdict
-from theorybench.kernels.common import STAT_NAMES
 from theorybench.measure import fit_power_law
 from theorybench.problem import Problem
 from problems.smooth_polynomials import steps_to_eps_formula
@@ -24,7 +23,6 @@ PAPER = register_paper(
     "Crawshaw, Liu, Orabona, Zhang, Zhuang, NeurIPS 2022; Crawshaw, Liu, ICLR 2025",
     aliases=("signsgd", "generalized-signsgd", "adagrad-lower-bound"))
 
-FIRST_BELOW = STAT_NAMES.index("first_below_target")
 
 
 # ------------------------------------------------------------------ GS-1: the per-coordinate step bound
@@ -148,7 +146,7 @@ def ag1_steps(algo, axis, values, seeds, budget=None):
             tg.append(-cfg["eps"])  # stop at the running-average crossing; first_below is recorded before
     rec, x, loss, gn, st = run_batch(alg, probs, sets, [s for _ in values for s in seeds], budget, record=[],
                                      targets=tg)
-    r = st[:, FIRST_BELOW].reshape(len(values), len(seeds))
+    r = st["first_below_target"].reshape(len(values), len(seeds))
     return np.where(r >= 0, r, np.nan)
 
 

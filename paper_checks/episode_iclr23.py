@@ -190,7 +190,7 @@ def _ep2_runs(algo, gammas, etas, Is, rounds):
                     problems.append(prob)
                     settings.append(alg.resolve(dict(eta=e, gamma=gm, local_steps=I, convention=conv)))
     rec, x, loss, gn, st = run_batch(alg, problems, settings, [0] * len(pts), rounds, record=[rounds])
-    return pts, np.abs(x[:, -1, 0] + 0.5), gn[:, -1], st[:, 0] >= 0
+    return pts, np.abs(x[:, -1, 0] + 0.5), gn[:, -1], st["diverged_round"] >= 0
 
 
 @PAPER.claim("EP-2", "Sec. 4 (corrected direction), sympy",

@@ -132,11 +132,11 @@ def check_lb_b(size="quick", control=False):
                 settings.append(alg.resolve(dict(eta=e, gamma=2 * e * M, local_steps=1)))
     rec, x, loss, gn, st = run_batch(alg, problems, settings, [0] * len(pts), rounds)
     Mv = np.array([q[1] for q in pts])
-    min_ratio = st[:, 1] / Mv
+    min_ratio = st["min_grad_norm"] / Mv
     ok_pts = min_ratio >= 1 - 1e-12
     proof = lb_b_membership_proof()
     ok = bool(ok_pts.all()) and all(proof.values())
-    div = st[:, 0]
+    div = st["diverged_round"]
     worst = int(np.argmin(min_ratio))
     k_show = pts.index((etas[len(etas) // 2], 1.0 if 1.0 in Ms else Ms[0], 1.0 if 1.0 in L1s else L1s[0]))
     return Evidence(
@@ -147,7 +147,7 @@ def check_lb_b(size="quick", control=False):
         why=("the cycle holds from outside on every configuration; sympy proves f'(a) = M and a -> -a" if ok else
              f"|f'| dropped below M at (eta, M, L1) = {pts[worst]}"),
         details={"configurations": len(pts), "x0_offset": p, "worst": list(pts[worst]),
-                 "diverged_rounds": div.tolist(), "clipped_fraction": st[:, 3].tolist(), "sympy": proof,
+                 "diverged_rounds": div.tolist(), "clipped_fraction": st["clipped_fraction"].tolist(), "sympy": proof,
                  "note": "the escaping orbit eventually exceeds the threshold 2M and is clipped; |f'| stays >= M"},
         seeds=[0], plots={"lb_b_cycle": lambda: _plot_lb_b(rec, x[k_show, :, 0], gn[k_show], pts[k_show], control)})
 
@@ -191,7 +191,7 @@ def lb_c_rounds(Ms, epss, algo, eta_rule):
     horizon = int(2 * max(bounds)) + 1000
     rec, x, loss, gn, st = run_batch(alg, problems, settings, [0] * len(pts), horizon,
                                      record=[horizon], targets=[q[1] for q in pts])
-    return pts, st[:, 5], np.array(bounds), st[:, 3]
+    return pts, st["first_below_target"], np.array(bounds), st["clipped_fraction"]
 
 
 def _clipped_minibatch_rule(M):

@@ -11,7 +11,6 @@ import numpy as np
 from theorybench import make_problem, run, run_batch
 from theorybench.algorithms import get_algorithm
 from theorybench.claims import Evidence, register_paper, verdict
-from theorybench.kernels.common import STAT_NAMES
 from theorybench.measure import fit_power_law, phase_change
 
 PAPER = register_paper(
@@ -20,7 +19,6 @@ PAPER = register_paper(
     "Lobanov et al. arXiv 2412.17050; Gorbunov et al. arXiv 2409.14989; Zhang, He, Sra, Jadbabaie, ICLR 2020",
     aliases=("l0l1", "gorbunov", "lobanov", "zhang-clipping"))
 
-FIRST_BELOW = STAT_NAMES.index("first_below_target")
 
 # ------------------------------------------------------------------ LS-1: two phases of (L0,L1)-GD
 
@@ -133,7 +131,7 @@ def ls2_iterations(budget, target, control=False, x0s=LS2_X0S):
         sets = [alg.resolve(_ls2_settings(m, x0, control)) for x0 in x0s]
         rec, x, loss, gn, st = run_batch(alg, [prob] * len(x0s), sets, [0] * len(x0s), budget,
                                          x0s=[np.array([x0]) for x0 in x0s], record=[], targets=-target)
-        r = st[:, FIRST_BELOW]
+        r = st["first_below_target"]
         out[m] = [float(v) if v >= 0 else math.nan for v in r]
     return out
 
@@ -265,7 +263,7 @@ def _ls3_largest_step(x0s, budget):
             starts.append(np.array([x0]))
     rec, x, loss, gn, st = run_batch(alg, probs, sets, [0] * len(probs), budget, x0s=starts, record=[],
                                      targets=-LS3_GRAD_TARGET)  # stop at the running-average crossing
-    hit = st[:, FIRST_BELOW].reshape(len(x0s), 2)
+    hit = st["first_below_target"].reshape(len(x0s), 2)
     return hit
 
 
@@ -275,7 +273,7 @@ def _ls3_steps(algo, x0s, budget, hyper_of):
     sets = [alg.resolve(hyper_of(x0)) for x0 in x0s]
     rec, x, loss, gn, st = run_batch(alg, [prob] * len(x0s), sets, [0] * len(x0s), budget,
                                      x0s=[np.array([x0]) for x0 in x0s], record=[], targets=-LS3_GRAD_TARGET)
-    r = st[:, FIRST_BELOW]
+    r = st["first_below_target"]
     return np.where(r >= 0, r, np.nan)
 
 

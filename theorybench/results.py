@@ -9,6 +9,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class NamedStats(np.ndarray):
+    """Per-configuration running statistics of a batch, shape ``(n_configs, n_stats)``, with named
+    columns: ``stats["diverged_round"]`` is one column (``stats.names`` lists them). Paper modules read
+    statistics by name, never by column index, so a kernel may add or reorder its statistics."""
+
+    def __new__(cls, array, names):
+        obj = np.asarray(array).view(cls)
+        obj.names = tuple(names)
+        if obj.ndim != 2 or obj.shape[1] != len(obj.names):
+            raise ValueError(f"{obj.shape[-1]} statistics for {len(obj.names)} names")
+        return obj
+
+    def __array_finalize__(self, obj):
+        self.names = getattr(obj, "names", ())
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in self.names:
+                from .errors import unknown
+                raise unknown("statistic", key, self.names)
+            return np.asarray(self)[:, self.names.index(key)]
+        return super().__getitem__(key)
+
+
 @dataclass
 class RunResult:
     problem: str

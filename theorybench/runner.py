@@ -11,7 +11,7 @@ from .algorithms import get_algorithm, kernel_module
 from .errors import TheoryBenchError
 from .kernels.common import N_STATS, STAT_NAMES
 from .problem import make_problem
-from .results import RunResult, SweepResult
+from .results import NamedStats, RunResult, SweepResult
 
 MAX_DENSE_RECORD = 2001
 
@@ -84,7 +84,8 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
-    grad_norm, stats)`` with a leading configuration axis. backend: ``"numba"`` (the kernels), or
+    grad_norm, stats)`` with a leading configuration axis; ``stats`` is a :class:`NamedStats`
+    (``stats["diverged_round"]`` is one column). backend: ``"numba"`` (the kernels), or
     ``"numpy"`` / ``"cupy"`` (the federated methods as one array program, see
     ``theorybench.backends.array``). executor: ``None`` (in process), a Dask distributed ``Client`` or a
     ``concurrent.futures`` executor: the configurations are cut into ``chunks`` pieces (default: 4 per
@@ -96,9 +97,21 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     beyond loss and grad_norm) and ``stat_names``. max_memory: bytes the recorded arrays may take (see
     :func:`check_memory`); a larger batch is refused before it starts.
     """
+    extra = {} if extra is None else extra
     if executor is not None:
-        return _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
-                                targets, backend)
+        out = _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
+                               targets, backend)
+    else:
+        out = _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra,
+                         max_memory)
+    alg = get_algorithm(algorithm)
+    if problems and len(_variants(alg)) > 1:
+        alg = algorithm_for(alg, problems[0])
+    names = extra.get("stat_names") or getattr(kernel_module(alg.kernel), "STAT_NAMES", STAT_NAMES)
+    return out[:4] + (NamedStats(out[4], names),)
+
+
+def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra, max_memory):
     alg = get_algorithm(algorithm)
     if problems and len(_variants(alg)) > 1:
         alg = algorithm_for(alg, problems[0])
@@ -259,7 +272,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     extra = {}
     rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target], backend,
                                    extra=extra)
-    names = extra.get("stat_names", STAT_NAMES)
+    names, s = s.names, np.asarray(s)
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
                      x[0, :, :prob.dim], loss[0], g[0], dict(zip(names, s[0].tolist())),
                      traces={k: v[0] for k, v in extra.get("traces", {}).items()})
@@ -338,7 +351,7 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     extra = {}
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
                                    extra=extra, max_memory=max_memory)
-    names = extra.get("stat_names", getattr(kernel_module(alg.kernel), "STAT_NAMES", STAT_NAMES))
+    names, s = s.names, np.asarray(s)
     shape = tuple(len(v) for v in values) + (len(seed_list),)
     steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
     coords = {d: v for d, v in zip(dims, values + [seed_list])}

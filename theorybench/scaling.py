@@ -8,7 +8,6 @@ batched kernels, and the crossing round is a running statistic computed inside t
 import numpy as np
 
 from .algorithms import get_algorithm
-from .kernels.common import STAT_NAMES
 from .measure import fit_power_law
 from .runner import run_batch
 
@@ -36,7 +35,7 @@ def crossing_rounds(algorithm, configs, seeds, rounds, target, statistic="first_
             sds.append(sd)
             tg.append(-t if statistic == "first_average_below_target" else t)
     rec, x, loss, g, stats = run_batch(alg, probs, sets, sds, rounds, record=[rounds], targets=tg)
-    r = stats[:, STAT_NAMES.index(statistic)].reshape(len(configs), len(seeds))
+    r = stats[statistic].reshape(len(configs), len(seeds))
     return np.where(r >= 0, r, np.nan)
 
 
