@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 import time
 
-from .errors import unknown
+from .errors import TheoryBenchError, unknown
 
 PASS, FAIL = "PASS", "FAIL"
 
@@ -132,7 +132,8 @@ def all_claims():
 
 def select(selectors=()):
     """Claims matching any selector: a claim id (``EP-1``, case-insensitive), a paper key or alias
-    (``episode``), or a prefix of a paper key. No selector: every claim."""
+    (``episode``: exactly that paper, not ``episode++``), or a prefix of a paper key or alias when it
+    names one paper only (an ambiguous prefix is an error listing the matches). No selector: every claim."""
     ps = papers()
     if not selectors:
         return all_claims()
@@ -143,10 +144,15 @@ def select(selectors=()):
         if sl in ids:
             out.append(ids[sl])
             continue
-        hits = [p for p in ps.values() if sl == p.key.lower() or sl in (a.lower() for a in p.aliases)
-                or p.key.lower().startswith(sl)]
+        hits = [p for p in ps.values() if sl == p.key.lower() or sl in (a.lower() for a in p.aliases)]
         if not hits:
-            raise unknown("claim or paper", s, list(ids.keys() | {c.upper() for c in ids}) + list(ps))
+            hits = [p for p in ps.values()
+                    if any(n.lower().startswith(sl) for n in (p.key,) + tuple(p.aliases))]
+            if len(hits) > 1:
+                names = ", ".join(sorted(p.aliases[0] if p.aliases else p.key for p in hits))
+                raise TheoryBenchError(f"selector {s!r} is a prefix of several papers ({names}): name one")
+        if not hits:
+            raise unknown("claim or paper", s, [c.id for c in ids.values()] + list(ps))
         for p in hits:
             out.extend(p.claims)
     seen, uniq = set(), []
