@@ -12,9 +12,9 @@ import numpy as np
 from ..errors import TheoryBenchError
 from ..families import POLY
 from ..kernels import federated as fk
-from ..kernels.common import (DIVERGENCE_BOUND, N_STATS, S_ARGMIN_ROUND, S_CLIPPED_FRACTION,
-                              S_DIVERGED_ROUND, S_FIRST_AVG_BELOW, S_FIRST_BELOW, S_GRAD_SUM,
-                              S_MAX_ABS_X, S_MIN_GRAD_NORM)
+from ..kernels.common import (N_STATS, S_ARGMIN_ROUND, S_CLIPPED_FRACTION, S_DIVERGED_ROUND,
+                              S_FIRST_AVG_BELOW, S_FIRST_BELOW, S_GRAD_SUM, S_MAX_ABS_X, S_MIN_GRAD_NORM,
+                              healthy)
 from .. import rng
 
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -110,10 +110,27 @@ def _poly_value(xp, c, x):
 
 
 def _norm(xp, g):
+    """``kernels.common.norm`` per row of ``g`` (B, d), to the bit: the plain ``sqrt(sum_j g_j^2)`` when that
+    sum neither overflows nor underflows (``1e-300 < s < 1e300``), otherwise the max-abs rescaled
+    ``m sqrt(sum_j (g_j/m)^2)``, ``m = max_j |g_j|`` (``m`` itself if 0 or infinite; NaN if a coordinate is
+    NaN); sums in coordinate order, as in the kernel."""
     s = xp.zeros(g.shape[0])
     for j in range(g.shape[1]):
         s = s + g[:, j] * g[:, j]
-    return xp.sqrt(s)
+    out = xp.sqrt(s)
+    slow = ~((s < 1e300) & (s > 1e-300))
+    if bool(slow.any()):
+        gs = g[slow]
+        m = xp.abs(gs).max(axis=1)
+        plain_m = (m == 0.0) | ~xp.isfinite(m)
+        safe = xp.where(plain_m, 1.0, m)
+        t = xp.zeros(gs.shape[0])
+        for j in range(gs.shape[1]):
+            q = gs[:, j] / safe
+            t = t + q * q
+        r = xp.where(plain_m, m, m * xp.sqrt(t))
+        out[slow] = xp.where(xp.isnan(s[slow]), s[slow], r)
+    return out
 
 
 def xp_where_conv(gn, eta, gamma, conv):
@@ -135,7 +152,8 @@ def _step(xp, y, g, eta, gamma, conv, clip, active):
 def federated_batch(xp, *args):
     """The array twin of ``theorybench.kernels.federated.batch`` (arguments as there, without the output
     arrays); returns ``(x, loss, grad_norm, stats)`` as host NumPy arrays with the kernel's shapes.
-    Overflow is not warned about: it is reported as divergence, as in the kernels."""
+    Overflow is not warned about: it is reported as divergence, by the kernels' rule
+    (``kernels.common.healthy``) on the kernels' rescaled norm (:func:`_norm`)."""
     if xp is np:
         with np.errstate(all="ignore"):
             return _federated_batch(xp, *args)
@@ -193,8 +211,9 @@ def _federated_batch(xp, algo, family, params, hyper, x0, seeds, nkind, nscale, 
         gf = gsum / N
         loss = val / N
         gn = _norm(xp, gf)
-        xmax = xp.abs(x).max(axis=1)
-        bad = alive & ~(xp.isfinite(loss) & xp.isfinite(gn) & (xmax < DIVERGENCE_BOUND))
+        xmax = xp.abs(x).max(axis=1)  # NaN-propagating, as in the kernel
+        before = st[:, S_MAX_ABS_X] if r > 0 else xp.full(B, xp.inf)
+        bad = alive & ~healthy.py_func(xmax, loss, gn, before)  # the kernels' rule (kernels.common)
         st[:, S_DIVERGED_ROUND] = xp.where(bad, r, st[:, S_DIVERGED_ROUND])
         alive = alive & ~bad
         ok = alive

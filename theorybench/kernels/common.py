@@ -7,7 +7,7 @@ from ..families import client_grad, global_value_grad
 from ..rng import noise
 
 # per-trajectory running statistics (computed every round, not from the sparse trace)
-S_DIVERGED_ROUND = 0    # first round whose iterate or loss is not finite or beyond 1e150 (-1: never)
+S_DIVERGED_ROUND = 0    # first round that is not healthy (see healthy; -1: never)
 S_MIN_GRAD_NORM = 1     # min_r ||grad f(x_r)||
 S_ARGMIN_ROUND = 2      # the round attaining it
 S_CLIPPED_FRACTION = 3  # fraction of clipping decisions that clipped
@@ -19,18 +19,45 @@ N_STATS = 8
 STAT_NAMES = ("diverged_round", "min_grad_norm", "argmin_round", "clipped_fraction", "max_abs_x",
               "first_below_target", "grad_norm_sum", "first_average_below_target")
 
-DIVERGENCE_BOUND = 1e150
+DIVERGENCE_BOUND = 1e150  # below sqrt(max float64) ~ 1.34e154: the square of a quantity within it is finite
+
+
+@njit(cache=True, inline="always")
+def healthy(xmax, loss, gn, xmax_before):
+    """The divergence rule, one definition for every backend: is round r healthy? A run diverges at its
+    first round that is not. With ``xmax = max_j |x_j|`` at x_r, ``loss = f(x_r)``, ``gn = ||grad f(x_r)||``
+    (the rescaled :func:`norm`) and ``xmax_before`` the largest ``xmax`` of the earlier rounds (+inf at
+    round 0, which has none), round r is healthy iff
+
+    1. ``x_r``, ``f(x_r)`` and ``||grad f(x_r)||`` are finite (not inf, not NaN) and ``xmax < 1e150``; and
+    2. if ``|f(x_r)|`` or ``||grad f(x_r)||`` is ``>= 1e150``, the iterate is coming back in:
+       ``xmax < xmax_before``.
+
+    1e150 sits just below sqrt(max float64) ~ 1.34e154: past it a quantity's square overflows (a plain
+    ``||g||^2`` is inf) and an unclipped step overflows within a step or two. A run out there that is still
+    moving out, or no longer moves, has left float64's working range: EPISODE with gamma = 1e6 jumps to
+    x = 4.7e70 (f = 4.8e282) and freezes, since its clipped step of length 1e6 is absorbed by |x|. A run
+    that walks back in is left alone (clipped steps from a gradient of 1e204, which :func:`norm` keeps
+    at length gamma). Scalars (the kernels) or arrays of rows (the array backend calls ``healthy.py_func``:
+    ``<``, ``abs``, ``&`` and ``|`` act elementwise; NaN fails every comparison)."""
+    big = DIVERGENCE_BOUND
+    return ((xmax < big) & (abs(loss) < np.inf) & (gn < np.inf)
+            & (((abs(loss) < big) & (gn < big)) | (xmax < xmax_before)))
 
 
 @njit(cache=True, inline="always")
 def norm(g):
     """``||g||_2``, rescaled when the plain sum of squares overflows or underflows (a gradient of 1e200
-    must still give a finite clipped step, not a zero one)."""
+    must still give a finite clipped step, and one of 1e-170 a nonzero norm): then
+    ``m sqrt(sum_j (g_j/m)^2)`` with ``m = max_j |g_j|``; NaN if a coordinate is NaN, inf if one is
+    infinite. The array backend's ``_norm`` computes the same numbers (same branches, same order)."""
     s = 0.0
     for j in range(g.shape[0]):
         s += g[j] * g[j]
-    if s < 1e300 and (s > 1e-300 or s == 0.0):
+    if s < 1e300 and s > 1e-300:
         return np.sqrt(s)
+    if np.isnan(s):  # (s == 0 goes on: squares of 1e-170 underflow to 0 and must not give a zero norm)
+        return s
     m = 0.0
     for j in range(g.shape[0]):
         m = max(m, abs(g[j]))
@@ -113,12 +140,18 @@ def observe_values(x, loss, gn, r, target, rec_rounds, p, out_x, out_loss, out_g
     record if ``r`` is the next scheduled round. Returns the next record position, or -1 when the run ends
     here: it diverged (the rest of the trace is NaN and ``st[S_DIVERGED_ROUND] = r``), or ``target < 0``
     asked to stop at the first round whose running average of ``||grad f||`` is ``<= |target|`` (the rest
-    of the trace is NaN; used by scaling-law sweeps, which only need the crossing round)."""
+    of the trace is NaN; used by scaling-law sweeps, which only need the crossing round).
+
+    Divergence is decided here, by :func:`healthy`, for every kernel that observes through this function
+    (federated, single, scaffold, localgdj, steepest, muon); the array backend applies the same
+    :func:`healthy` to the same numbers, and the logistic kernel its log-domain transcription."""
     d = x.shape[0]
     xmax = 0.0
     for j in range(d):
-        xmax = max(xmax, abs(x[j]))
-    if not (np.isfinite(loss) and np.isfinite(gn) and xmax < DIVERGENCE_BOUND):
+        a = abs(x[j])
+        if a > xmax or a != a:  # NaN-propagating max (the builtin max would drop a NaN coordinate)
+            xmax = a
+    if not healthy(xmax, loss, gn, st[S_MAX_ABS_X] if r > 0 else np.inf):
         st[S_DIVERGED_ROUND] = r
         _fill_nan(p, out_x, out_loss, out_gnorm)
         return -1

@@ -13,7 +13,11 @@ Numerics (CLAIMS.md section 2, conventions):
     * the **float64 horizon**: the first step with ``eta ||grad F|| < 10 eps ||w||``, after which GD
       freezes bit-for-bit; invariant checks stop there (statistic ``horizon_step``);
     * a loss increase counts only when ``log F_{t+1} > log F_t + log1p(rtol)`` (``rtol`` slot, 1e-12);
-    * an overflow (log F or w not finite, ||w|| > 1e150) ends the run as divergence (``diverged_round``);
+    * divergence (``diverged_round``) follows ``kernels.common.healthy``, transcribed to what this kernel
+      carries (``||w||_2`` for max_j |x_j|, ``log F`` and ``log ||grad F||`` against ``log 1e150``): step t
+      diverged iff w, log F or log ||grad F|| is not finite (a zero gradient's -inf excepted) or
+      ``||w|| >= 1e150``, or F or ||grad F|| is ``>= 1e150`` while ``||w||`` is not below its largest
+      earlier value (t > 0);
     * ``checks = 0`` skips the per-step invariant checks (recursion, WBTY bounds, perceptron inequality;
       their statistics stay 0): the transition times, horizon and divergence are always computed;
     * ``stop_below`` > 0 ends a run at the first t with ``F(w_t) <= stop_below/eta_eff`` (for transition-time
@@ -62,6 +66,7 @@ N_STATS = len(STAT_NAMES)
  S_AVGV, S_NORMV, S_FINAL, S_MAXN, S_SWITCH, S_MINMARGIN) = range(N_STATS)
 
 DIVERGENCE_BOUND = 1e150
+LOG_DIVERGENCE_BOUND = math.log(DIVERGENCE_BOUND)  # F, ||grad F|| are carried in logs
 EPS = 2.220446049250313e-16
 RECURSION_RTOL = 1e-9  # rounding allowance of the 1/F recursion check, fixed a priori
 
@@ -276,7 +281,11 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
         wn2 = 0.0
         for j in range(d):
             wn2 += w[j] * w[j]
-        if not (math.isfinite(logF) and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND):
+        # kernels.common.healthy in this kernel's terms; log ||grad F(w_t)||: -inf for a zero gradient
+        lgn = gm_log + 0.5 * math.log(vn) if vn > 0.0 else (-np.inf if vn == 0.0 else np.nan)
+        returning = t > 0 and math.sqrt(wn2) < st[S_MAXN]
+        if not (math.isfinite(logF) and lgn < np.inf and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND
+                and ((logF < LOG_DIVERGENCE_BOUND and lgn < LOG_DIVERGENCE_BOUND) or returning)):
             st[S_DIV] = t
             while p < rec_rounds.shape[0]:
                 out_logF[p] = np.nan
@@ -398,7 +407,7 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
         logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def batch(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_rounds, out_w, out_logF, out_loggn,
           out_stats):
     """``prange`` over configurations c: ``Z[c]`` (M, nmax, d), ``counts[c]`` (M,), ``hyper[c]``, ``w0[c]``,

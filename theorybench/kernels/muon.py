@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..rng import uniform01
-from .common import N_STATS, init_stats, observe_values
+from .common import N_STATS, init_stats, norm, observe_values
 
 MUON, MUON_NS, SIGNED_MOMENTUM, SIGN, GD, EF, EF_MUON, MUONMAX, MOMO = range(9)
 CONSTANT, POWER, POLYAK, RANDOM = range(4)
@@ -189,11 +189,8 @@ def step_size(hyper, t, seed, gap, dual, normalized):
 
 @njit(cache=True)
 def _observe(params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, G):
-    loss = value_subgrad(params, x, G)
-    gn = 0.0
-    for j in range(x.shape[0]):
-        gn += G[j] * G[j]
-    return observe_values(x, loss, np.sqrt(gn), r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st), loss
+    loss = value_subgrad(params, x, G)  # divergence: common.healthy on x, f and the rescaled ||G||_F
+    return observe_values(x, loss, norm(G), r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st), loss
 
 
 @njit(cache=True)
@@ -294,7 +291,7 @@ def muon_trajectory(algo, params, hyper, x0, seed, target, rounds, rec_rounds, o
         p, f = _observe(params, x, t + 1, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, G)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _batch(algo, params, hyper, x0, seeds, target, rounds, rec_rounds, out_x, out_loss, out_gnorm, out_stats):
     for c in prange(hyper.shape[0]):
         muon_trajectory(algo, params[c, 0], hyper[c], x0[c], seeds[c], target[c], rounds, rec_rounds,
