@@ -213,3 +213,16 @@ def test_clipped_run_from_a_huge_gradient_is_not_diverged():
     r = tb.run(prob, "clipped-minibatch", eta=0.1, gamma=0.5, local_steps=1, rounds=20)
     assert not r.diverged and r.grad_norm[0] >= DIVERGENCE_BOUND
     np.testing.assert_allclose(np.diff(r.x[:, 0]), -0.5, rtol=1e-12)
+
+
+def test_array_backend_refuses_a_method_it_does_not_cover():
+    """Never a silent fallback to FedAvg for a code the array backend does not implement."""
+    from theorybench.backends import array as ab
+    from theorybench.errors import TheoryBenchError
+    prob = tb.make_problem("episode-quartic")
+    alg = tb.algorithms.get_algorithm("fedavg")
+    hyper = alg.pack(alg.resolve({}))[None, :]
+    with pytest.raises(TheoryBenchError, match="does not cover"):
+        ab.federated_batch(np, 99, prob.family, prob.params[None], hyper, prob.x0[None], np.zeros(1, np.int64),
+                           prob.noise_code, np.array([prob.sigma]), prob.noise_mask[None], np.zeros(1), 3,
+                           np.arange(4))

@@ -160,7 +160,16 @@ def federated_batch(xp, *args):
     return _federated_batch(xp, *args)
 
 
+# the federated methods this backend implements; any other code is refused, never run as another method
+COVERED = {fk.FEDAVG: "fedavg", fk.LOCAL_CLIP: "local-clip", fk.EPISODE: "episode",
+           fk.CLIPPED_MINIBATCH: "clipped-minibatch", fk.EPISODE_PP: "episode++",
+           fk.NAIVE_PARALLEL_CLIP: "naive-parallel-clip"}
+
+
 def _federated_batch(xp, algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, rounds, rec_rounds):
+    if algo not in COVERED:
+        raise TheoryBenchError(f"the array backend does not cover federated method code {algo}; it runs "
+                               f"{', '.join(COVERED.values())}: use backend='numba'")
     if family != POLY:
         raise TheoryBenchError("the array backend supports the polynomial family only; use backend='numba'")
     B, N, _ = params.shape
