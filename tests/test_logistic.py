@@ -12,6 +12,8 @@ from theorybench.errors import TheoryBenchError
 from theorybench.kernels import logistic as K
 from theorybench.logistic_flow import local_gradient_flow
 
+import reference_logistic
+import tolerances as tol
 from reference_logistic import gd, log_F, transition_times
 from paper_checks._logistic_common import runs
 
@@ -34,9 +36,17 @@ def test_kernel_matches_reference(pname, pset, alg, aset, ref):
     T = 200
     r = runs(alg, [p], [aset], T, record=np.arange(T + 1))
     W, Lr = gd(clients_of(p), aset.get("eta", 1.0), T, ref, aset.get("local_steps", 1))
-    scale = np.maximum(np.abs(W), 1.0)
-    assert np.all(np.abs(r.w[0] - W) <= 1e-12 * scale * np.arange(1, T + 2)[:, None] ** 0.5 * 10)
-    assert np.allclose(r.log_loss[0], Lr, rtol=1e-10, atol=1e-12)
+    # Large steps (eta up to 32: the unstable phase before the loss turns monotone) amplify rounding: the
+    # tolerance is the reference's measured sensitivity (tests/tolerances.py), perturbing its gradient
+    # (a mean over all n points in d dimensions) and its per-point log-losses; log F is a logarithm, so its
+    # floor scale is 1 (an absolute error in log F is a relative error in F).
+    rel = tol.local_rel(p.Z.shape[-1], extra=int(np.sum(p.counts)))
+    atol_w, atol_l = tol.reference_atol(
+        lambda: gd(clients_of(p), aset.get("eta", 1.0), T, ref, aset.get("local_steps", 1)), rel,
+        patch=[(reference_logistic, "grad_F"), (reference_logistic, "log_ell")],
+        per_step=aset.get("local_steps", 1), floor=(0.0, 1.0))
+    tol.assert_trajectory_close(r.w[0], W, atol_w, what=f"{alg} iterates")
+    tol.assert_trajectory_close(r.log_loss[0], Lr, atol_l, what=f"{alg} log F", floor=1.0)
     eta_eff = aset.get("eta", 1.0) * aset.get("local_steps", 1)
     tm, t2, t1, t8 = transition_times(Lr, eta_eff)
     if ref != "perceptron":

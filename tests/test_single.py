@@ -13,6 +13,7 @@ from theorybench.problem import Problem
 
 import reference_federated as reff
 import reference_single as ref
+import tolerances as tol
 
 SINGLE = [
     ("gd", dict(eta=0.05)),
@@ -46,10 +47,17 @@ def test_single_kernel_matches_reference(algo, h, noise):
     prob = _instance(*(noise or ("none", 0.0)))
     res = tb.run(prob, algo, steps=T, seed=3, **h)
     noise_fn = None if noise is None else reff.make_noise_fn(noise[0], noise[1], 3)
-    xs = ref.reference_run(algo, [lambda x: prob.grad(x)], prob.value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+
+    def run(grads, value):
+        return ref.reference_run(algo, grads, value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+    xs = run([lambda x: prob.grad(x)], prob.value)
     np.testing.assert_array_equal(res.rounds, np.arange(T + 1))
     assert not res.diverged
-    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-12, atol=1e-14)
+    # Normalized, clipped, sign and adaptive steps amplify last-bit differences (normalized GD oscillates
+    # around 0 at |x| ~ eta_t, where g/|g| turns by eta_t/|x| per unit of error): the tolerance is the
+    # reference's own measured sensitivity to rounding (tests/tolerances.py, Monte Carlo arithmetic).
+    atol = tol.reference_atol(run, tol.local_rel(3), oracles=[[lambda x: prob.grad(x)], prob.value])
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates")
 
 
 @pytest.mark.parametrize("algo,h", [("ef21", dict(eta=0.05, k=2, compressor="topk")),
@@ -62,9 +70,15 @@ def test_ef21_matches_reference(algo, h):
     prob = tb.make_problem("quartic-clients", n=3, d=6, data_seed=1, x0=0.3)
     res = tb.run(prob, algo, steps=T, seed=5, **h)
     grads = [(lambda i: (lambda x: prob.client_grad(i, x)))(i) for i in range(3)]
-    xs = ref.reference_run(algo, grads, prob.value, prob.x0, T, seed=5, **h)
+
+    def run(grads, value):
+        return ref.reference_run(algo, grads, value, prob.x0, T, seed=5, **h)
+    xs = run(grads, prob.value)
     assert not res.diverged
-    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-12, atol=1e-14)
+    # normalized EF21 steps amplify rounding like normalized GD: the reference's measured sensitivity
+    # (tests/tolerances.py), the oracle summing 3 clients' gradients in d = 6
+    atol = tol.reference_atol(run, tol.local_rel(6, extra=3), oracles=[grads, prob.value])
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates")
 
 
 def test_single_results_do_not_depend_on_batching():
@@ -165,9 +179,15 @@ def test_step_schedules_match_reference(algo, sched):
     prob = _instance("gaussian", 0.1)
     res = tb.run(prob, algo, steps=T, seed=3, **h)
     noise_fn = reff.make_noise_fn("gaussian", 0.1, 3)
-    xs = ref.reference_run(algo, [lambda x: prob.grad(x)], prob.value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+
+    def run(grads, value):
+        return ref.reference_run(algo, grads, value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+    xs = run([lambda x: prob.grad(x)], prob.value)
     assert not res.diverged
-    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-11, atol=1e-13)
+    # Polyak steps divide by |g|^2 and amplify rounding of f: the reference's measured sensitivity
+    # (tests/tolerances.py)
+    atol = tol.reference_atol(run, tol.local_rel(3), oracles=[[lambda x: prob.grad(x)], prob.value])
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates")
 
 
 def test_ef21_with_a_power_schedule_matches_reference():
@@ -175,8 +195,13 @@ def test_ef21_with_a_power_schedule_matches_reference():
     prob = tb.make_problem("quartic-clients", n=3, d=6, data_seed=1, x0=0.3)
     res = tb.run(prob, "ef21", steps=30, seed=5, **h)
     grads = [(lambda i: (lambda x: prob.client_grad(i, x)))(i) for i in range(3)]
-    xs = ref.reference_run("ef21", grads, prob.value, prob.x0, 30, seed=5, **h)
-    np.testing.assert_allclose(res.x, np.array(xs), rtol=1e-12, atol=1e-14)
+
+    def run(grads, value):
+        return ref.reference_run("ef21", grads, value, prob.x0, 30, seed=5, **h)
+    xs = run(grads, prob.value)
+    # as in test_ef21_matches_reference
+    atol = tol.reference_atol(run, tol.local_rel(6, extra=3), oracles=[grads, prob.value])
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what="ef21 iterates")
 
 
 def test_constant_schedule_is_the_default():
