@@ -312,7 +312,8 @@ def main():
            "machine": machine_info()}
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / (("eos_gd_quick" if args.quick else "eos_gd") + (f"_{args.tag}" if args.tag else "") + ".json")
-    path.write_text(json.dumps(out, indent=1))
+    from theorybench.atomic_io import atomic_write_text
+    atomic_write_text(path, json.dumps(out, indent=1))
     print(f"wrote {path}")
 
 

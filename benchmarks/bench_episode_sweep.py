@@ -517,7 +517,8 @@ def main(argv=None):
                    "speedup_vs_loop_numpy": speedup, "speedup_vs_loop_scalar": speedup_s, "met": target_ok},
         "machine": machine_info(),
     }
-    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=float))
+    from theorybench.atomic_io import atomic_savefig, atomic_write_text
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(payload, indent=2, default=float))
 
     import matplotlib
     matplotlib.use("Agg")
@@ -538,7 +539,7 @@ def main(argv=None):
     ax.set_ylabel("wall time / theorybench (log)")
     ax.set_title(f"EPISODE quartic sweep: {total_traj} trajectories, R={R}, {threads} threads", fontsize=9)
     fig.tight_layout()
-    fig.savefig(RESULTS / f"{stem}.png")
+    atomic_savefig(fig, RESULTS / f"{stem}.png")
     plt.close(fig)
     print(f"\nwrote {RESULTS / (stem + '.json')} and {RESULTS / (stem + '.png')}")
     return 0

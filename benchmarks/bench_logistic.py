@@ -157,7 +157,8 @@ def main():
            "machine": machine_info(), "numba_threads_env": os.environ.get("NUMBA_NUM_THREADS")}
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / ("logistic_fig2a_quick.json" if args.quick else "logistic_fig2a.json")
-    path.write_text(json.dumps(out, indent=1))
+    from theorybench.atomic_io import atomic_write_text
+    atomic_write_text(path, json.dumps(out, indent=1))
     print(f"totals: {tot}; numpy/theorybench = {out['ratio_numpy_over_theorybench']:.2f}x; wrote {path}")
 
 

@@ -244,7 +244,8 @@ def main(argv=None):
     }
     RESULTS.mkdir(exist_ok=True)
     stem = "scaffold_tuning_quick" if args.quick else "scaffold_tuning"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=float))
+    from theorybench.atomic_io import atomic_write_text
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(payload, indent=2, default=float))
     print(f"wrote {RESULTS / (stem + '.json')}")
 
 

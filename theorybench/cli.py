@@ -10,6 +10,7 @@ The contract (used by researchers' scripts; keep it stable)::
     theorybench figures [SELECTOR ...] [--full] [--out DIR]
 """
 import argparse
+import logging
 import math
 import os
 import sys
@@ -27,24 +28,67 @@ def _pairs(items, flag):
     return out
 
 
+MAX_AXIS_VALUES = 10**6  # values one sweep axis may list (the work limit bounds the whole grid)
+GRAMMAR = ("a,b,c | lo:hi (integers, lo <= hi) | lo:hi:n (n >= 2 evenly spaced reals, lo < hi) | "
+           "log:lo:hi:n (n >= 2 log-spaced reals, 0 < lo < hi)")
+
+
 def _values(text, name):
-    """``a,b,c`` | ``lo:hi`` (integers, inclusive) | ``lo:hi:n`` (n linear) | ``log:lo:hi:n`` (n log-spaced)."""
+    """The values of one sweep axis, never empty: ``a,b,c`` | ``lo:hi`` (integers, inclusive) |
+    ``lo:hi:n`` (n linear) | ``log:lo:hi:n`` (n log-spaced). Anything else is refused with the grammar."""
     import numpy as np
-    try:
-        if text.startswith("log:"):
-            lo, hi, n = text[4:].split(":")
-            return [float(v) for v in np.geomspace(float(lo), float(hi), int(n))]
-        if ":" in text:
-            parts = text.split(":")
-            if len(parts) == 2:
+
+    def bad(why):
+        return TheoryBenchError(f"cannot read the values of {name!r}: {text!r}: {why} (use {GRAMMAR})")
+
+    def real(v):
+        try:
+            x = float(v)
+        except ValueError:
+            raise bad(f"{v!r} is not a number") from None
+        if not math.isfinite(x):
+            raise bad(f"{v!r} is not finite")
+        return x
+
+    def count(v):
+        try:
+            n = int(v)
+        except ValueError:
+            raise bad(f"the count n must be an integer, got {v!r}") from None
+        if not 2 <= n <= MAX_AXIS_VALUES:
+            raise bad(f"the count n must be in [2, {MAX_AXIS_VALUES}], got {n}")
+        return n
+
+    text = text.strip()
+    if not text:
+        raise bad("no values")
+    if text.startswith("log:") or ":" in text:
+        log = text.startswith("log:")
+        parts = (text[4:] if log else text).split(":")
+        if log and len(parts) != 3 or not log and len(parts) not in (2, 3):
+            raise bad(f"{len(parts)} fields")
+        if len(parts) == 2:
+            try:
                 lo, hi = int(parts[0]), int(parts[1])
-                return list(range(lo, hi + 1))
-            lo, hi, n = parts
-            return [float(v) for v in np.linspace(float(lo), float(hi), int(n))]
-    except ValueError:
-        raise TheoryBenchError(f"cannot read the values of {name!r}: {text!r} (use a,b,c | lo:hi | "
-                               "lo:hi:n | log:lo:hi:n)") from None
-    return [v.strip() for v in text.split(",") if v.strip()]
+            except ValueError:
+                raise bad("lo:hi takes integers (reals: lo:hi:n)") from None
+            if lo > hi:
+                raise bad(f"empty range: lo = {lo} > hi = {hi}")
+            if hi - lo + 1 > MAX_AXIS_VALUES:
+                raise bad(f"{hi - lo + 1} values, more than {MAX_AXIS_VALUES}")
+            return list(range(lo, hi + 1))
+        lo, hi, n = real(parts[0]), real(parts[1]), count(parts[2])
+        if not lo < hi:
+            raise bad(f"lo = {lo:g} must be below hi = {hi:g}")
+        if log and not lo > 0:
+            raise bad(f"a log-spaced range needs lo > 0, got lo = {lo:g}")
+        return [float(v) for v in (np.geomspace(lo, hi, n) if log else np.linspace(lo, hi, n))]
+    items = [v.strip() for v in text.split(",")]
+    if any(not v for v in items):
+        raise bad("an empty item between commas")
+    if len(items) > MAX_AXIS_VALUES:
+        raise bad(f"{len(items)} values, more than {MAX_AXIS_VALUES}")
+    return items
 
 
 def _typed(param, values, owner):
@@ -110,10 +154,18 @@ def _build_run_inputs(args):
     alg = get_algorithm(args.algorithm)
     pset = _pairs(args.p, "-p")
     if len(VARIANTS.get(alg.name, ())) > 1:  # one name on several kernels: the one that runs this problem
+        def first(k, v):
+            try:
+                return _values(v, k)[0] if args.cmd == "sweep" else v
+            except TheoryBenchError:
+                return v
         try:
-            prob = pf.build(**{k: v.split(",")[0] for k, v in pset.items()})
-        except TheoryBenchError:
-            prob = pf.build()
+            prob = pf.build(**{k: first(k, v) for k, v in pset.items()})
+        except TheoryBenchError as probe_error:
+            try:  # the problem's defaults, when only the sweep grammar tripped the probe
+                prob = pf.build()
+            except TheoryBenchError:
+                raise probe_error from None  # the real error (e.g. a bad data file), not the defaults'
         alg = algorithm_for(alg, prob)
     return pf, alg, pset, _pairs(args.a, "-a")
 
@@ -129,8 +181,15 @@ def cmd_run(args):
             x0 = [float(v) for v in args.x0.split(",")]
         except ValueError:
             raise TheoryBenchError(f"--x0 expects comma-separated numbers, got {args.x0!r}") from None
-    if args.seed < 0:
-        raise TheoryBenchError(f"--seed must be a non-negative integer, got {args.seed}")
+    from .params import check_seed
+    check_seed(args.seed, "--seed")
+    plot_path = None
+    if args.plot:  # checked before any work: a bad path must not cost the run
+        stem, ext = os.path.splitext(args.plot)
+        plot_path = args.plot if ext or os.path.isdir(args.plot) else stem + ".png"
+        from .params import check_output_file
+        check_output_file(plot_path, "--plot", _figure_formats())
+    _log_long_jobs()
     record, prob = None, None
     if args.sharpness is not None:
         from .problem import make_problem
@@ -141,9 +200,16 @@ def cmd_run(args):
         T = args.steps if args.steps is not None else args.rounds
         if args.sharpness < 1:
             raise TheoryBenchError(f"--sharpness must be a positive number of steps, got {args.sharpness}")
-        record = np.arange(0, (T or 0) + 1, args.sharpness)
+        evaluations = max(T or 0, 0) // args.sharpness + 1
+        if evaluations > MAX_SHARPNESS_EVALUATIONS and not args.allow_long:
+            raise TheoryBenchError(
+                f"--sharpness {args.sharpness} over {T} steps is {evaluations} sharpness evaluations, more than "
+                f"{MAX_SHARPNESS_EVALUATIONS}: take K >= {-(-max(T, 1) // (MAX_SHARPNESS_EVALUATIONS - 1))}, or "
+                "add --allow-long")
+        record = np.arange(0, max(T or 0, 0) + 1, args.sharpness)
     res = run(prob or pf.name, alg.name, rounds=args.rounds, steps=args.steps, x0=x0, seed=args.seed,
-              problem_settings=None if prob is not None else pset, backend=args.backend, record=record, **aset)
+              problem_settings=None if prob is not None else pset, backend=args.backend, record=record,
+              max_work=math.inf if args.allow_long else None, **aset)
     sharp = None
     if prob is not None:
         from .sharpness import sharpness_along
@@ -154,8 +220,8 @@ def cmd_run(args):
         res.plot(axs[0][0], y="x")
         res.plot(axs[0][1], y="grad_norm")
         fig.suptitle(f"{pf.name} / {alg.name}")
-        stem, ext = os.path.splitext(args.plot)
-        fig.savefig(args.plot if ext else stem + ".png")
+        from .atomic_io import atomic_savefig
+        atomic_savefig(fig, plot_path)
         from .plotting import pyplot
         pyplot().close(fig)
     if args.json:
@@ -192,7 +258,8 @@ def cmd_sweep(args):
     for k, v in pset.items():
         if k not in pparams:
             raise unknown(f"parameter of problem {pf.name!r}", k, pparams)
-        vals = _typed(pparams[k], _values(v, k), f"problem {pf.name!r}")
+        text_value = pparams[k].kind == "str"  # a file name may hold ':' or ',': taken whole, one value
+        vals = _typed(pparams[k], [v] if text_value else _values(v, k), f"problem {pf.name!r}")
         (pgrid if len(vals) > 1 else pfixed)[k] = vals if len(vals) > 1 else vals[0]
     for k, v in aset.items():
         if k not in aparams:
@@ -201,26 +268,64 @@ def cmd_sweep(args):
         (agrid if len(vals) > 1 else afixed)[k] = vals if len(vals) > 1 else vals[0]
     if args.seeds < 1:
         raise TheoryBenchError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.out:  # checked before any work: a bad path must not cost the sweep
+        from .params import check_output_file
+        check_output_file(args.out, "--out")
+    _log_long_jobs()
     n = math.prod(len(v) for v in list(pgrid.values()) + list(agrid.values())) * args.seeds
     print(f"sweep: {n} configurations ...", file=sys.stderr)
     sw = sweep(pf.name, alg.name, agrid, pgrid, seeds=args.seeds, rounds=args.rounds, steps=args.steps,
-               problem_settings=pfixed, backend=args.backend,
+               problem_settings=pfixed, backend=args.backend, max_work=math.inf if args.allow_long else None,
                record=[] if args.final_only else None, **afixed)  # --final-only records the ends only
     df = sw.to_dataframe(every_record=not args.final_only)
     if args.out:
-        df.to_csv(args.out, index=False)
+        from .atomic_io import atomic_to_csv
+        atomic_to_csv(df, args.out, index=False)  # a killed sweep leaves the old file, never a partial one
         print(f"wrote {len(df)} rows to {args.out}", file=sys.stderr)
     else:
         df.to_csv(sys.stdout, index=False)
     return 0
 
 
-def _run_claims(selectors, full, control, quiet):
+MAX_SHARPNESS_EVALUATIONS = 10**5
+
+
+def _figure_formats():
+    """The file extensions matplotlib can write (png, pdf, svg, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return sorted(FigureCanvasBase.get_supported_filetypes(), key=lambda e: (e != "png", e))
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the current ``sys.stderr`` (not the one at creation: tests and callers redirect it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _log_long_jobs():
+    """Print the work estimate of a long job (``theorybench.runner.check_work`` logs it) on stderr."""
+    log = logging.getLogger("theorybench")
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        h = _StderrHandler()
+        h.setFormatter(logging.Formatter("theorybench: %(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+
+
+def _run_claims(selectors, full, control, quiet, done=None):
+    """Run the selected claims; ``done``: a list that receives each result as it finishes (what is kept
+    when Ctrl-C stops the run)."""
     from .claims import select
     from .report import Progress
     claims = select(selectors)
     prog = Progress(len(claims), enabled=not quiet)
-    results = []
+    results = [] if done is None else done
     for c in claims:
         prog.start(c.id)
         r = c.run("full" if full else "quick", control=control)
@@ -230,10 +335,23 @@ def _run_claims(selectors, full, control, quiet):
 
 
 def cmd_check(args):
+    from .claims import select
     from .report import as_json, dumps, provenance, table, write_report
-    results = _run_claims(args.selectors, args.full, args.control, quiet=False)
-    prov = provenance()
+    total, results = len(select(args.selectors)), []
     outdir = args.report or "theorybench-report"
+    from .params import check_output_dir
+    check_output_dir(outdir, "--report")  # before the claims run: a bad folder must not cost them
+    try:
+        _run_claims(args.selectors, args.full, args.control, quiet=False, done=results)
+    except KeyboardInterrupt:  # keep what finished: a report of those claims (no figures: stop fast)
+        done = f"{len(results)} of {total} claims finished"
+        if not results:
+            raise _Stopped(f"{done}; no report written") from None
+        prov = provenance()
+        prov["interrupted"] = f"{done} (figures not drawn)"
+        path = write_report(results, outdir, prov, with_figures=False)
+        raise _Stopped(f"{done}; their report: {path}") from None
+    prov = provenance()
     path = write_report(results, outdir, prov, with_figures=not args.no_figures)
     if args.json:
         print(dumps(as_json(results, prov)))
@@ -253,7 +371,13 @@ def default_figures_dir():
 
 def cmd_figures(args):
     from .report import save_plots
-    results = _run_claims(args.selectors, args.full, False, quiet=False)
+    results = []
+    from .params import check_output_dir
+    check_output_dir(args.out or default_figures_dir(), "--out")  # before the claims run
+    try:
+        _run_claims(args.selectors, args.full, False, quiet=False, done=results)
+    except KeyboardInterrupt:
+        raise _Stopped(f"{len(results)} claims finished; no figures written") from None
     out = args.out or default_figures_dir()
     written = save_plots(results, out)
     for cid, paths in written.items():
@@ -279,6 +403,8 @@ def build_parser():
         g.add_argument("--steps", type=int, help="total steps (single-machine methods)")
         p.add_argument("--backend", default="numba", choices=("numba", "numpy", "cupy"),
                        help="numba kernels (default) or the array program on NumPy / CuPy (federated methods)")
+        p.add_argument("--allow-long", action="store_true",
+                       help="run a job above the work limit (1e10 client steps) instead of refusing it")
         if name == "run":
             p.add_argument("--x0", help="start point, comma-separated")
             p.add_argument("--seed", type=int, default=0)
@@ -323,6 +449,28 @@ def main(argv=None):
     except BrokenPipeError:  # e.g. `theorybench list | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt as e:  # Ctrl-C: one line, no traceback, exit status 130 (128 + SIGINT)
+        return _interrupted(e.args[0] if isinstance(e, _Stopped) else "")
+
+
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C, with what was kept (the message printed)."""
+
+
+def _interrupted(detail):
+    """Say that Ctrl-C stopped the command; return 130. A compiled kernel left computing in a background
+    thread (``theorybench.interrupt``) is not waited for: the process ends at once (``os._exit``)."""
+    from .interrupt import background_running
+    lead = "\n" if sys.stderr.isatty() else ""  # past a progress line
+    try:
+        print(f"{lead}theorybench: interrupted" + (f": {detail}" if detail else ""), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if background_running():
+        os._exit(130)
+    return 130
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ def _pairs(items, what):
         if "=" not in it:
             raise TheoryBenchError(f"{what} must look like NAME=VALUE, got {it!r}")
         k, v = it.split("=", 1)
-        out[k] = v
+        out[k.strip()] = v.strip()
     return out
 
 
@@ -23,13 +23,16 @@ def cmd_search(args):
         try:
             lo, hi = (float(s) for s in v.split(":"))
         except ValueError:
-            raise TheoryBenchError(f"--bound {k} must be LOW:HIGH, got {v!r}") from None
+            raise TheoryBenchError(f"--bound {k} must be LOW:HIGH (two numbers), got {v!r}") from None
         bounds[k] = (lo, hi)
     if not bounds:
         raise TheoryBenchError("give at least one --bound NAME=LOW:HIGH")
+    import math
+    # fixed values stay text: the problem's declared parameters parse and check them (choices included)
     res = worst_instance(args.problem, args.algorithm, bounds, args.steps, hyper=_pairs(args.a, "-a"),
-                         fixed={k: float(v) for k, v in _pairs(args.p, "-p").items()}, maxiter=args.maxiter,
-                         popsize=args.popsize, seed=args.seed, log_scale=tuple(args.log or ()))
+                         fixed=_pairs(args.p, "-p"), maxiter=args.maxiter,
+                         popsize=args.popsize, seed=args.seed, log_scale=tuple(args.log or ()),
+                         max_work=math.inf if args.allow_long else None)
     if args.json:
         print(json.dumps(res, indent=1, default=float))
         return 0
@@ -51,6 +54,8 @@ def add(subparsers):
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--maxiter", type=int, default=30)
     p.add_argument("--popsize", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the search and of the runs (0 .. 2**32 - 1)")
+    p.add_argument("--allow-long", action="store_true",
+                   help="run a search above the work limit (1e10 client steps) instead of refusing it")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_search)

@@ -18,25 +18,55 @@ of backward ops that ran at times before the forward ``F(mb, s)`` that read the 
 updates applied between the read and this update.
 """
 import json
+import math
+import numbers
 
 import numpy as np
+from numba import njit
 
 from .errors import TheoryBenchError
+
+# the full simulator keeps every op as a Python tuple (about 200 bytes each): at most this many ops
+MAX_RECORDED_OPS = 2 * 10**6
+# delay_stats streams the schedule (no per-op storage); it refuses more than this many stage-steps
+# (about 10 ns each) or a ring buffer of more than this many bytes
+MAX_SCHEDULE_WORK = 10**9
+MAX_SCHEDULE_BYTES = 2 * 2**30
+
+
+def _count(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or int(value) != value or value < 1:
+        raise TheoryBenchError(f"parameter {name!r} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_inputs(S, M, in_flight, preference):
+    if preference not in ("alternate", "backward"):
+        raise TheoryBenchError(f"parameter 'preference' must be one of alternate, backward, got {preference!r}")
+    if isinstance(S, numbers.Real) and not isinstance(S, bool) and math.isfinite(S) and S == int(S) and S < 1:
+        raise TheoryBenchError(f"parameter 'stages' must be an integer >= 1, got {int(S)}")
+    S, M = _count(S, "stages"), _count(M, "microbatches")
+    cap = S if in_flight is None else _count(in_flight, "in_flight")
+    return S, M, cap
+
+
+def schedule_cost(S, M, in_flight=None):
+    """``(stage_steps, ring_bytes)``: the work of streaming the schedule (stages x time steps, the time
+    steps estimated as 2 (M + S) + 2) and the bytes of its ring buffer (S x min(in_flight, M) int64)."""
+    cap = S if in_flight is None else in_flight
+    return S * (2 * (M + S) + 2), 8 * S * min(cap, M)
 
 
 def simulate_1f1b(S, M, in_flight=None, preference="alternate"):
     """Simulate the schedule; returns a dict with ``ops`` (list of (time, stage, kind, mb)), ``delays``
-    (per update in timeline order), ``update_stage``, ``update_mb`` and ``makespan``."""
-    S, M = int(S), int(M)
-    if S < 1:
-        raise TheoryBenchError(f"parameter 'stages' must be an integer >= 1, got {S}")
-    if M < 1:
-        raise TheoryBenchError(f"parameter 'microbatches' must be an integer >= 1, got {M}")
-    if preference not in ("alternate", "backward"):
-        raise TheoryBenchError(f"parameter 'preference' must be one of alternate, backward, got {preference!r}")
-    cap = S if in_flight is None else int(in_flight)
-    if cap < 1:
-        raise TheoryBenchError(f"parameter 'in_flight' must be >= 1, got {cap}")
+    (per update in timeline order), ``update_stage``, ``update_mb`` and ``makespan``. Every op is kept:
+    at most ``MAX_RECORDED_OPS`` (2 S M); :func:`delay_stats` streams larger schedules."""
+    S, M, cap = _check_inputs(S, M, in_flight, preference)
+    if 2 * S * M > MAX_RECORDED_OPS:
+        raise TheoryBenchError(f"simulate_1f1b keeps every op: S = {S}, M = {M} is {2 * S * M:.3g} ops, more than "
+                               f"{MAX_RECORDED_OPS:.0e}; delay_stats(S, M) computes the delay statistics of a "
+                               "schedule this large without keeping the ops")
     INF = np.iinfo(np.int64).max
     f_time = np.full((S, M), INF, dtype=np.int64)
     b_time = np.full((S, M), INF, dtype=np.int64)
@@ -75,7 +105,8 @@ def simulate_1f1b(S, M, in_flight=None, preference="alternate"):
             last[s] = kind
         tau += 1
         if tau > 4 * (M + S) * max(1, S) + 10:
-            raise RuntimeError("schedule did not finish (deadlock)")
+            raise TheoryBenchError(f"the 1F1B schedule did not finish (deadlock) for S = {S}, M = {M}, "
+                                   f"in_flight = {cap}")
     b_before = np.asarray(b_before + [done_b], dtype=np.int64)
     delays, st, mbs = [], [], []
     k = 0
@@ -91,14 +122,88 @@ def simulate_1f1b(S, M, in_flight=None, preference="alternate"):
             "update_mb": np.asarray(mbs), "makespan": tau, "S": S, "M": M}
 
 
+@njit(cache=True, nogil=True)  # nogil: run by interruptible() in a worker thread, so Ctrl-C stops it
+def _stream_1f1b(S, M, cap, backward_first):
+    """The schedule of :func:`simulate_1f1b`, streamed: ``(max, min, sum, count)`` of the delays of the
+    updates ``k >= S M // 2`` (the steady state), and the makespan; -1 makespan on a deadlock.
+
+    The rules' "ran at an earlier time" conditions are counters at the start of a time step: F(nf[s], s-1)
+    ran earlier iff nf[s-1] > nf[s]; B(nb[s], s+1) iff nb[s+1] > nb[s]; F(nb[s], s) iff nf[s] > nb[s].
+    For a delay, a forward stores the number of backwards before its time step in a ring buffer of the
+    microbatches in flight at its stage (at most min(in_flight, M) of them)."""
+    W = min(cap, M)
+    ring = np.zeros((S, W), dtype=np.int64)
+    nf = np.zeros(S, dtype=np.int64)
+    nb = np.zeros(S, dtype=np.int64)
+    last_f = np.zeros(S, dtype=np.bool_)   # the stage's last op was a forward (starts as "B")
+    kind = np.zeros(S, dtype=np.int8)      # this time step: 0 idle, 1 forward, 2 backward
+    total = S * M
+    half = total // 2
+    done_b = 0
+    k = 0
+    dmax = -1
+    dmin = 1 << 62
+    dsum = 0   # int64: exact
+    cnt = 0
+    tau = 0
+    limit = 4 * (M + S) * max(1, S) + 10
+    while done_b < total:
+        for s in range(S):
+            can_f = nf[s] < M and (s == 0 or nf[s - 1] > nf[s]) and nf[s] - nb[s] < cap
+            can_b = nb[s] < nf[s] and (s == S - 1 or nb[s + 1] > nb[s])
+            if can_f and can_b:
+                kind[s] = 2 if (backward_first or last_f[s]) else 1
+            elif can_f:
+                kind[s] = 1
+            elif can_b:
+                kind[s] = 2
+            else:
+                kind[s] = 0
+        start = done_b
+        for s in range(S):
+            if kind[s] == 1:
+                ring[s, nf[s] % W] = start
+                nf[s] += 1
+                last_f[s] = True
+            elif kind[s] == 2:
+                d = k - ring[s, nb[s] % W]
+                if k >= half:
+                    if d > dmax:
+                        dmax = d
+                    if d < dmin:
+                        dmin = d
+                    dsum += d
+                    cnt += 1
+                k += 1
+                nb[s] += 1
+                done_b += 1
+                last_f[s] = False
+        tau += 1
+        if tau > limit:
+            return dmax, dmin, dsum, cnt, -1
+    return dmax, dmin, dsum, cnt, tau
+
+
 def delay_stats(S, M=None, in_flight=None, preference="alternate"):
-    """Steady-state statistics: the second half of the updates (``M`` defaults to 10 S)."""
-    M = 10 * int(S) if M is None else int(M)
-    sim = simulate_1f1b(S, M, in_flight, preference)
-    d = sim["delays"]
-    ss = d[d.size // 2:]
-    return {"stages": int(S), "microbatches": M, "updates": int(d.size), "max_delay": int(ss.max()),
-            "mean_delay": float(ss.mean()), "min_delay": int(ss.min()), "makespan": int(sim["makespan"]),
+    """Steady-state statistics: the second half of the updates (``M`` defaults to 10 S). The schedule is
+    streamed (no per-op storage); one larger than ``MAX_SCHEDULE_WORK`` stage-steps or
+    ``MAX_SCHEDULE_BYTES`` of ring buffer is refused before it starts, with the estimate."""
+    if M is None and isinstance(S, numbers.Real) and not isinstance(S, bool) and math.isfinite(S):
+        M = 10 * int(S) if int(S) == S and S >= 1 else 1
+    S, M, cap = _check_inputs(S, M, in_flight, preference)
+    work, nbytes = schedule_cost(S, M, cap)
+    if work > MAX_SCHEDULE_WORK or nbytes > MAX_SCHEDULE_BYTES:
+        raise TheoryBenchError(
+            f"the 1F1B schedule with S = {S} stages and M = {M} microbatches is about {work:.3g} stage-steps "
+            f"and a {nbytes / 2**20:.3g} MiB ring buffer, above the limits ({MAX_SCHEDULE_WORK:.0e} stage-steps, "
+            f"{MAX_SCHEDULE_BYTES / 2**30:g} GiB): take fewer stages or microbatches (--microbatches; the "
+            "statistics are of the steady state, which a few S microbatches reach)")
+    from .interrupt import interruptible
+    dmax, dmin, dsum, cnt, makespan = interruptible(_stream_1f1b, S, M, cap, preference == "backward")
+    if makespan < 0:
+        raise TheoryBenchError(f"the 1F1B schedule did not finish (deadlock) for S = {S}, M = {M}, in_flight = {cap}")
+    return {"stages": S, "microbatches": M, "updates": S * M, "max_delay": int(dmax),
+            "mean_delay": float(dsum / cnt), "min_delay": int(dmin), "makespan": int(makespan),
             "predicted_max": S * S - S / 2, "predicted_mean": S * S / 2}
 
 
@@ -127,8 +232,6 @@ def _cmd_delays(args):
 
 
 # ---------------------------------------------------------------- randomized PipeDream (PD-2)
-
-from numba import njit  # noqa: E402
 
 from .rng import NOISE_NAMES, noise, uniform01  # noqa: E402
 

@@ -40,13 +40,17 @@ def new_figure(ncols=1, nrows=1, width=None, height=None):
 
 
 def save(fig, path_stem, formats=("png", "pdf")):
-    """Write ``path_stem.png`` and ``path_stem.pdf``; return the paths."""
+    """Write ``path_stem.png`` and ``path_stem.pdf``, each atomically (a killed run leaves the old
+    complete file or the new one, never a truncated one); return the paths."""
+    from .atomic_io import atomic_savefig
     plt = pyplot()
     os.makedirs(os.path.dirname(path_stem) or ".", exist_ok=True)
     paths = []
-    for fmt in formats:
-        p = f"{path_stem}.{fmt}"
-        fig.savefig(p, metadata={"CreationDate": None} if fmt == "pdf" else None)
-        paths.append(p)
-    plt.close(fig)
+    try:
+        for fmt in formats:
+            p = f"{path_stem}.{fmt}"
+            atomic_savefig(fig, p, metadata={"CreationDate": None} if fmt == "pdf" else None)
+            paths.append(p)
+    finally:
+        plt.close(fig)
     return paths

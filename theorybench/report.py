@@ -1,4 +1,7 @@
-"""Reports of claim checks: a terminal table, a Markdown report with figures, JSON, provenance."""
+"""Reports of claim checks: a terminal table, a Markdown report with figures, JSON, provenance.
+
+Files are written atomically (see :func:`write_report`): a killed `check` leaves old or new complete
+files, never a partial one."""
 import datetime
 import json
 import os
@@ -94,9 +97,11 @@ def save_plots(results, outdir):
 def markdown(results, prov, figures, outdir):
     lines = ["# theorybench report", "",
              f"commit `{prov['commit']}`{' (dirty)' if prov['dirty'] else ''}, threads {prov['threads']}, "
-             f"{prov['date']}; " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()), "",
-             "| claim | paper | reference | measured | predicted | verdict | expected | s |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"{prov['date']}; " + ", ".join(f"{k} {v}" for k, v in prov["versions"].items()), ""]
+    if prov.get("interrupted"):
+        lines += [f"**Interrupted**: {prov['interrupted']}.", ""]
+    lines += ["| claim | paper | reference | measured | predicted | verdict | expected | s |",
+              "|---|---|---|---|---|---|---|---|"]
     cell = lambda t: str(t).replace("|", "\\|")  # noqa: E731  (a pipe would end the table cell)
     for r in results:
         e = r.evidence
@@ -120,12 +125,20 @@ def markdown(results, prov, figures, outdir):
 
 
 def write_report(results, outdir, prov, with_figures=True):
+    """Write ``outdir/figures/<paper>/*.{png,pdf}``, then ``outdir/report.md``, then ``outdir/report.json``;
+    return the path of ``report.md``.
+
+    Every file is written atomically (:mod:`theorybench.atomic_io`): each one is either its old complete
+    version or its new one. A run killed during this write phase can leave a mix of complete files (new
+    figures beside the previous ``report.md``, or a new ``report.md`` beside the previous
+    ``report.json``) and hidden ``.<name>.tmp-*`` files, but no empty or truncated report, figure or PDF.
+    ``prov["interrupted"]`` (set by ``theorybench check`` on Ctrl-C: how many claims finished) is shown
+    at the top of ``report.md`` and kept in each JSON record's provenance."""
+    from .atomic_io import atomic_write_text
     os.makedirs(outdir, exist_ok=True)
     figures = save_plots(results, os.path.join(outdir, "figures")) if with_figures else {}
-    with open(os.path.join(outdir, "report.md"), "w") as fh:
-        fh.write(markdown(results, prov, figures, outdir))
-    with open(os.path.join(outdir, "report.json"), "w") as fh:
-        fh.write(dumps(as_json(results, prov)))
+    atomic_write_text(os.path.join(outdir, "report.md"), markdown(results, prov, figures, outdir))
+    atomic_write_text(os.path.join(outdir, "report.json"), dumps(as_json(results, prov)))
     return os.path.join(outdir, "report.md")
 
 

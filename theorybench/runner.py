@@ -9,6 +9,8 @@ import numpy as np
 
 from .algorithms import get_algorithm, kernel_module
 from .errors import TheoryBenchError
+from .interrupt import interruptible
+from .params import check_seed, seed_list as seed_list_
 from .kernels.common import N_STATS, STAT_NAMES
 from .problem import make_problem
 from .results import NamedStats, RunResult, SweepResult
@@ -73,10 +75,80 @@ def check_memory(n_configs, n_records, dim, max_memory=None, n_traces=0):
     return need
 
 
-def _check_rounds(rounds):
-    if isinstance(rounds, bool) or int(rounds) != rounds or rounds < 0:
-        raise TheoryBenchError(f"parameter 'rounds' must be a non-negative integer, got {rounds!r}")
+def _check_rounds(rounds, name="rounds"):
+    import numbers
+    if (isinstance(rounds, bool) or type(rounds).__name__ == "bool_" or not isinstance(rounds, numbers.Real)
+            or not math.isfinite(rounds) or int(rounds) != rounds or rounds < 0):
+        raise TheoryBenchError(f"parameter {name!r} must be a non-negative integer, got {rounds!r}")
     return int(rounds)
+
+
+# a job of more than this many client steps (configurations x rounds x local steps x clients per round) is
+# refused before it starts unless max_work= is raised (math.inf: no limit; the CLI's --allow-long) or the
+# environment variable THEORYBENCH_MAX_WORK sets another limit. A client step costs about 3-50 ns in the
+# kernels (measured here), so the limit is minutes to about ten minutes of work; every claim at --full
+# stays below a tenth of it (the largest, AS-1's rate runs: 10 seeds x 2e4 rounds x 2560 local steps)
+DEFAULT_MAX_WORK = 10**10
+LONG_WORK = 10**9  # above this many client steps the estimate is logged (the CLI prints it)
+
+
+def max_work_default():
+    import os
+    text = os.environ.get("THEORYBENCH_MAX_WORK")
+    if text is None:
+        return DEFAULT_MAX_WORK
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise TheoryBenchError(f"THEORYBENCH_MAX_WORK must be a positive number of client steps, got {text!r}")
+    return value
+
+
+def work_estimate(problems, settings, rounds):
+    """The work of a batch in client steps: the sum over configurations of rounds x ``local_steps`` x
+    the clients that step each round (``clients_per_round``, else all of the problem's clients)."""
+    total = 0
+    for p, st in zip(problems, settings):
+        clients = st.get("clients_per_round", 0) or p.n_clients
+        total += int(rounds) * int(st.get("local_steps", 1)) * int(clients)
+    return total
+
+
+def check_work(work, max_work=None, detail=""):
+    """Refuse, before it starts, a job of more than ``max_work`` client steps (default
+    :data:`DEFAULT_MAX_WORK` or THEORYBENCH_MAX_WORK); log the estimate of a long one (above
+    :data:`LONG_WORK`) on the ``theorybench`` logger, which the CLI prints. Returns ``work``."""
+    limit = max_work_default() if max_work is None else max_work
+    if not (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0):
+        raise TheoryBenchError(f"parameter 'max_work' must be a positive number of client steps (math.inf: "
+                               f"no limit), got {max_work!r}")
+    text = f"about {work:.3g} client steps" + (f" ({detail})" if detail else "")
+    if work > limit:
+        raise TheoryBenchError(
+            f"this job is {text}, above the limit of {limit:.3g}: shorten it (fewer rounds, local steps, seeds "
+            "or grid values), or allow it: the CLI's --allow-long, max_work=math.inf in Python, or "
+            "THEORYBENCH_MAX_WORK")
+    if work > LONG_WORK:
+        import logging
+        logging.getLogger("theorybench").info(f"long job: {text}")
+    return work
+
+
+def _record_rounds(record, rounds):
+    """The record schedule asked for: integers in [0, rounds] (a fraction is refused, not truncated)."""
+    try:
+        r = np.asarray(record, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TheoryBenchError(f"parameter 'record' must be a list of rounds (integers in [0, {rounds}]), "
+                               f"got {record!r}") from None
+    if r.ndim > 1 or not np.isfinite(r).all() or (r != np.round(r)).any():
+        raise TheoryBenchError(f"parameter 'record' must be a list of rounds (integers in [0, {rounds}]), "
+                               f"got {np.asarray(record).tolist()!r:.200}")
+    if r.size and (r.min() < 0 or r.max() > rounds):
+        raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
+    return np.unique(np.concatenate([[0], r.reshape(-1).astype(np.int64), [rounds]]))
 
 
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
@@ -117,14 +189,14 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
         alg = algorithm_for(alg, problems[0])
     kmod = kernel_module(alg.kernel)
     rounds = _check_rounds(rounds)
-    rec = record_schedule(rounds) if record is None else np.unique(
-        np.concatenate([[0], np.asarray(record, dtype=np.int64), [rounds]]))
+    rec = record_schedule(rounds) if record is None else _record_rounds(record, rounds)
     if rec.min() < 0 or rec.max() > rounds:
         raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
     n = len(problems)
     check_memory(n, rec.size, max((p.dim for p in problems), default=1), max_memory)
     if not (len(settings) == len(seeds) == n):
         raise ValueError("problems, settings and seeds must have the same length")
+    seeds = [check_seed(s) for s in seeds]  # int64 for the kernels: refused, never wrapped or truncated
     for p, st in zip(problems, settings):
         S = st.get("clients_per_round", 0)
         if S and S > p.n_clients:
@@ -140,7 +212,8 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
             raise TheoryBenchError(f"algorithm {alg.name!r} cannot run problem {p.name!r}; algorithms for it: "
                                    f"{', '.join(fits) or 'none'}")
     if hasattr(kmod, "run_batch_group"):
-        return kmod.run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra)
+        return interruptible(kmod.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
+                             backend, extra)
     dims = {p.dim for p in problems}
     d = max(dims)
     out_x = np.full((n, rec.size, d), np.nan)
@@ -168,7 +241,8 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
         og = out_g if whole else np.empty((idx.size, rec.size))
         os_ = out_s if whole else np.empty((idx.size, N_STATS))
         if backend == "numba":
-            kmod.batch(alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec, ox, ol, og, os_)
+            interruptible(kmod.batch, alg.code, family, params, hyper, x0, sd, ncode, ns, nm, tg, rounds, rec,
+                          ox, ol, og, os_)
         else:
             from .backends import array as ab
             if alg.kernel != "federated":
@@ -248,7 +322,7 @@ def _rounds_from(rounds, steps, local_steps):
         raise TheoryBenchError("give exactly one of 'rounds' (communication rounds) or 'steps'")
     if rounds is not None:
         return _check_rounds(rounds)
-    steps = _check_rounds(steps)
+    steps = _check_rounds(steps, "steps")
     if steps % local_steps:
         raise TheoryBenchError(f"'steps' ({steps}) must be a multiple of local_steps ({local_steps}) "
                                "for a federated method; or give 'rounds'")
@@ -256,21 +330,30 @@ def _rounds_from(rounds, steps, local_steps):
 
 
 def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=None,
-        problem_settings=None, target=0.0, backend="numba", **hyper):
+        problem_settings=None, target=0.0, backend="numba", max_work=None, **hyper):
     """One trajectory of ``algorithm`` on ``problem``.
 
     problem: a registered name (built with ``problem_settings``) or a :class:`Problem`;
     hyper: the algorithm's hyperparameters (defaults are the paper's); rounds: communication rounds
-    of ``local_steps`` steps each (or ``steps`` in total); x0: start (default: the problem's).
+    of ``local_steps`` steps each (or ``steps`` in total); x0: start (default: the problem's);
+    seed: an integer in [0, 2**63 - 1]; max_work: the most client steps (rounds x local steps x clients)
+    the run may take (default :data:`DEFAULT_MAX_WORK`; ``math.inf``: no limit), see :func:`check_work`.
+    Ctrl-C stops :func:`run`, :func:`sweep` and :func:`run_batch` at once with ``KeyboardInterrupt``
+    (:class:`theorybench.interrupt.Interrupted`); a compiled kernel then finishes in a background thread.
     """
-    prob = make_problem(problem, **(problem_settings or {}))
+    _no_settings_for_object(problem, problem_settings=problem_settings)
+    prob = make_problem(problem, **_settings_dict(problem_settings, "problem_settings"))
     alg = algorithm_for(algorithm, prob)
     settings = alg.resolve(hyper)
+    seed = check_seed(seed)
     I = settings.get("local_steps", 1)
     R = _rounds_from(rounds, steps, I)
+    check_work(work_estimate([prob], [settings], R), max_work, f"{R} rounds x {I} local steps x "
+               f"{settings.get('clients_per_round', 0) or prob.n_clients} clients")
     x0 = prob.x0 if x0 is None else _start(x0, prob)
+    target = _check_target(target)
     extra = {}
-    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [int(seed)], R, [x0], record, [target], backend,
+    rec, x, loss, g, s = run_batch(alg, [prob], [settings], [seed], R, [x0], record, [target], backend,
                                    extra=extra)
     names, s = s.names, np.asarray(s)
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
@@ -279,15 +362,64 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
 
 
 def _start(x0, prob):
-    x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    try:
+        if isinstance(x0, (str, bytes)) or any(isinstance(v, bool) for v in np.ravel(np.asarray(x0, dtype=object))):
+            raise TypeError
+        x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        raise TheoryBenchError(f"parameter 'x0' must be {_numbers(prob.dim)}, got {x0!r:.200}") from None
     if x0.shape != (prob.dim,) or not np.isfinite(x0).all():
-        raise TheoryBenchError(f"parameter 'x0' must be {prob.dim} finite numbers, got {x0.tolist()}")
+        raise TheoryBenchError(f"parameter 'x0' must be {_numbers(prob.dim)}, got {x0.tolist()!r:.200}")
     return x0
+
+
+def _numbers(d):
+    return "1 finite number" if d == 1 else f"{d} finite numbers"
+
+
+def _no_settings_for_object(problem, **given):
+    """A :class:`Problem` object is built already: settings for it would be ignored, so they are refused."""
+    from .problem import Problem
+    named = [k for k, v in given.items() if v]
+    if isinstance(problem, Problem) and named:
+        raise TheoryBenchError(
+            f"{', '.join(named)} cannot apply to a Problem object ({problem.name!r} is built already): pass the "
+            f"registered name {problem.name!r} with {named[0]}=..., or build the problem with those settings")
+
+
+def _settings_dict(value, name):
+    if value is None:
+        return {}
+    if not hasattr(value, "items"):
+        raise TheoryBenchError(f"parameter {name!r} must be a dict {{name: value}}, got {value!r:.200}")
+    return dict(value)
+
+
+def _axes(value, name):
+    """A sweep's ``{name: values}``: each values a non-empty list (not a string or a single number)."""
+    out = {}
+    for k, v in _settings_dict(value, name).items():
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise TheoryBenchError(f"sweep axis {k!r} ({name}) must be a list of values, got {v!r:.200}; "
+                                   "a single value is held fixed instead")
+        v = list(v)
+        if not v:
+            raise TheoryBenchError(f"sweep axis {k!r} has no values")
+        out[k] = v
+    return out
+
+
+def _check_target(target):
+    import numbers
+    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not math.isfinite(target):
+        raise TheoryBenchError(f"parameter 'target' (a gradient-norm level; negative: |target| for the running "
+                               f"average) must be a finite number, got {target!r:.200}")
+    return float(target)
 
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
           steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", executor=None,
-          max_memory=None, **fixed):
+          max_memory=None, max_work=None, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
@@ -300,21 +432,33 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     :func:`sweep_record_schedule`: about 64 log-spaced rounds with 0 and the last, so memory does not grow
     with the horizon; running statistics such as ``first_below_target`` see every round anyway);
     max_memory: bytes the recorded arrays may take (default 4 GiB or THEORYBENCH_MAX_MEMORY), a larger
-    sweep is refused before it starts; fixed: hyperparameters held fixed. Axes are in the order problem_grid, tied_grid, grid, then ``seed``.
+    sweep is refused before it starts; max_work: the most client steps (configurations x rounds x local
+    steps x clients) it may take (default :data:`DEFAULT_MAX_WORK`; ``math.inf``: no limit), see
+    :func:`check_work`; fixed: hyperparameters held fixed (a name may not also be an axis). Axes are in
+    the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
-    for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {}), **dict(grid or {})}.items():
-        if len(list(v)) == 0:
-            raise TheoryBenchError(f"sweep axis {k!r} has no values")
+    _no_settings_for_object(problem, problem_settings=problem_settings, problem_grid=problem_grid,
+                            tied_grid=tied_grid)
+    problem_settings = _settings_dict(problem_settings, "problem_settings")
+    grid, problem_grid, tied_grid = (_axes(grid, "grid"), _axes(problem_grid, "problem_grid"),
+                                     _axes(tied_grid, "tied_grid"))
+    for where, given, axes in (("held fixed (keyword)", fixed, {**grid, **tied_grid}),
+                               ("in problem_settings", problem_settings, {**problem_grid, **tied_grid})):
+        both = sorted(set(given) & set(axes))
+        if both:  # the axis would silently override the fixed value
+            raise TheoryBenchError(f"{', '.join(map(repr, both))} given both as a sweep axis and {where}: "
+                                   "give each parameter once")
     if len(_variants(alg)) > 1:
-        alg = algorithm_for(alg, make_problem(problem, **{**(problem_settings or {}), **{
-            k: list(v)[0] for k, v in {**dict(problem_grid or {}), **dict(tied_grid or {})}.items()}}))
-    grid = dict(grid or {})
-    problem_grid = dict(problem_grid or {})
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise TheoryBenchError("parameter 'seeds' must name at least one seed")
-    tied_grid = dict(tied_grid or {})
+        alg = algorithm_for(alg, make_problem(problem, **{**problem_settings, **{
+            k: v[0] for k, v in {**problem_grid, **tied_grid}.items()}}))
+    seed_list = seed_list_(seeds)
+    n_conf = math.prod(len(v) for v in [*problem_grid.values(), *tied_grid.values(), *grid.values()]) \
+        * len(seed_list)
+    # before the configurations are built: a lower bound (one client, one local step each)
+    R_lb = max(1, _check_rounds(rounds) if rounds is not None else 1)
+    check_work(n_conf * R_lb, max_work, f"at least {n_conf} configurations x {R_lb} rounds")
+    seed_list = list(seed_list)
     names = [("p", k) for k in problem_grid] + [("t", k) for k in tied_grid] + [("a", k) for k in grid]
     values = ([list(problem_grid[k]) for k in problem_grid] + [list(tied_grid[k]) for k in tied_grid]
               + [list(grid[k]) for k in grid])
@@ -344,10 +488,14 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
         seed_of.append(combo[-1])
     I_max = max(s.get("local_steps", 1) for s in settings)
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
+    check_work(work_estimate(problems, settings, R), max_work,
+               f"{len(problems)} configurations x {R} rounds x up to {I_max} local steps x up to "
+               f"{max(st.get('clients_per_round', 0) or p.n_clients for p, st in zip(problems, settings))} clients")
+    target = target if callable(target) else _check_target(target)
     x0s = None if x0 is None else [_start(x0, p) for p in problems]
     if record is None:
         record = sweep_record_schedule(R)
-    targets = [target(p, st) if callable(target) else target for p, st in zip(problems, settings)]
+    targets = [_check_target(target(p, st)) if callable(target) else target for p, st in zip(problems, settings)]
     extra = {}
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
                                    extra=extra, max_memory=max_memory)

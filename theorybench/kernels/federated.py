@@ -191,7 +191,7 @@ def federated_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, n
     st[S_CLIPPED_FRACTION] = clipped / decisions if decisions > 0 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def batch(algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, rounds, rec_rounds,
           out_x, out_loss, out_gnorm, out_stats):
     """``prange`` over configurations c: ``params[c]``, ``hyper[c]``, ``x0[c]``, ``seeds[c]``,

@@ -133,7 +133,7 @@ def localgdj_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nm
     st[S_CLIPPED_FRACTION] = clipped / jumps if jumps > 0 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _batch(algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, rounds, rec_rounds,
            out_x, out_loss, out_gnorm, out_stats):
     for c in prange(hyper.shape[0]):

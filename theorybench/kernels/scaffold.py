@@ -157,7 +157,7 @@ def scaffold_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nm
         p = observe(family, params, x, r, target, rec_rounds, p, out_x, out_loss, out_gnorm, st, gf, gtmp)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def batch(algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, rounds, rec_rounds,
           out_x, out_loss, out_gnorm, out_stats):
     """``prange`` over configurations c: ``params[c]``, ``hyper[c]``, ``x0[c]``, ``seeds[c]``,

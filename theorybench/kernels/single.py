@@ -330,7 +330,7 @@ def single_trajectory(algo, family, params, hyper, x0, seed, nkind, nscale, nmas
     st[S_CLIPPED_FRACTION] = clipped / decisions if decisions > 0 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def batch(algo, family, params, hyper, x0, seeds, nkind, nscale, nmask, target, rounds, rec_rounds,
           out_x, out_loss, out_gnorm, out_stats):
     """``prange`` over configurations c (see ``kernels/federated.batch``); each configuration runs on one

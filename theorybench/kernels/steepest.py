@@ -163,7 +163,7 @@ def steepest_trajectory(algo, H, layers, blocks, hyper, x0, seed, target, rounds
         p = _observe(x, f, g, t + 1, target, rec_rounds, p, out_x, out_loss, out_gnorm, st)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def batch(algo, H, layers, blocks, hyper, x0, seeds, target, rounds, rec_rounds,
           out_x, out_loss, out_gnorm, out_stats):
     """``prange`` over quadratic configurations that share one instance (``H``, ``layers``, ``blocks``)."""
