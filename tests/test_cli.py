@@ -90,3 +90,13 @@ def dummy_paper():
 def test_unexpected_verdict_gives_nonzero_exit(capsys, tmp_path, dummy_paper):
     rc, out, _ = _run(capsys, "check", "ZZ-1", "--report", str(tmp_path))
     assert rc == 1 and "UNEXPECTED" in out
+
+
+def test_version(capsys):
+    from importlib import metadata
+    import theorybench
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"theorybench {metadata.version('theorybench')}"
+    assert theorybench.__version__ == metadata.version("theorybench")

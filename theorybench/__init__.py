@@ -15,7 +15,11 @@ from .params import Param
 from .problem import Constant, Problem, make_problem, problem_families, register_problem
 from .runner import record_schedule, run, run_batch, sweep
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version (pyproject.toml), never a second copy typed here
+    from importlib.metadata import PackageNotFoundError as _NotFound, version as _version
+    __version__ = _version("theorybench")
+except _NotFound:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["run", "sweep", "run_batch", "record_schedule", "make_problem", "problem_families",
            "register_problem", "Problem", "Constant", "Param", "ALGORITHMS", "get_algorithm",

@@ -386,8 +386,18 @@ def cmd_figures(args):
     return 0
 
 
+def _version():
+    """The installed distribution's version (without importing the engine: ``--version`` stays fast)."""
+    from importlib import metadata
+    try:
+        return metadata.version("theorybench")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="theorybench", description="Verify optimization papers' claims numerically.")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="problems, algorithms, claims, figures; or one of them in detail")
     p.add_argument("name", nargs="?")
