@@ -242,7 +242,8 @@ def cmd_run(args):
     for i in k:
         print(f"{res.rounds[i]:>8} {np.array2string(res.x[i], precision=6):>24} {res.loss[i]:>14.6g} {res.grad_norm[i]:>12.4g}")
     if res.diverged:
-        print(f"DIVERGED at round {res.diverged_at} (iterate or loss not finite or beyond 1e150)")
+        print(f"DIVERGED at round {res.diverged_at} (iterate, loss or gradient norm not finite, iterate at 1e150, or "
+              "loss / gradient norm past 1e150 while the iterate was not coming back)")
     xs = fin["x"] if res.x.shape[1] <= 8 else f"({res.x.shape[1]} coordinates; --json gives them)"
     print(f"final: x = {xs}, loss = {fin['loss']}, |grad f| = {fin['grad_norm']}")
     return 0

@@ -2,8 +2,10 @@
 
 Traces are recorded on a schedule (every round for short runs, log-spaced for long ones; round 0 and
 the last round always included). ``loss`` and ``grad_norm`` are noise-free values of the global
-objective at the server iterate. A run whose iterate or loss stops being finite (or exceeds 1e150)
-is *diverged*: ``diverged_at`` gives the round, and the trace after it is NaN by design."""
+objective at the server iterate. A run is *diverged* at the first round whose iterate, loss or gradient
+norm is not finite, whose iterate reaches 1e150, or whose loss or gradient norm is 1e150 or more while the
+iterate is not coming back in (``theorybench.kernels.common.healthy``, the same rule on every backend):
+``diverged_at`` gives the round, and the trace after it is NaN by design."""
 from dataclasses import dataclass, field
 
 import numpy as np
