@@ -272,7 +272,7 @@ def slow_paper():
 
 def test_check_interrupted_writes_the_finished_claims(capsys, tmp_path, slow_paper):
     (tmp_path / "report.md").write_text("old report\n")
-    rc = cli.main(["check", "zz_faults", "--report", str(tmp_path)])
+    rc = cli.main(["check", "zz_faults", "--report", str(tmp_path), "--overwrite"])  # replaces an old report
     err = capsys.readouterr().err
     assert rc == 130 and "1 of 3 claims finished" in err and "Traceback" not in err
     md = (tmp_path / "report.md").read_text()

@@ -335,27 +335,57 @@ def _run_claims(selectors, full, control, quiet, done=None):
     return results
 
 
+def _report_dir(args):
+    """The folder this ``check`` writes to, made before the claims run (a bad folder must not cost them).
+    ``--report DIR``: DIR, refused when it already holds a report unless ``--overwrite``; default: a new
+    folder ``theorybench-report/<UTC time>-<selectors>/``, so no report ever replaces another."""
+    from .params import check_output_dir
+    from .report import DEFAULT_REPORT_ROOT, holds_report, new_report_dir, report_label
+    if args.report:
+        if os.path.isdir(args.report) and holds_report(args.report) and not args.overwrite:
+            raise TheoryBenchError(
+                f"--report {args.report!r} already holds a report (report.md / report.json): give another "
+                "folder, leave out --report (each report then gets its own folder under "
+                f"./{DEFAULT_REPORT_ROOT}/), or add --overwrite to replace it")
+        return check_output_dir(args.report, "--report"), False
+    check_output_dir(DEFAULT_REPORT_ROOT, "--report")
+    return new_report_dir(DEFAULT_REPORT_ROOT, report_label(args.selectors, args.full, args.control)), True
+
+
+def _drop_if_empty(folder):
+    try:
+        os.rmdir(folder)  # only an empty folder: one we made and wrote nothing to
+    except OSError:
+        pass
+
+
 def cmd_check(args):
     from .claims import select
     from .report import as_json, dumps, provenance, table, write_report
     total, results = len(select(args.selectors)), []
-    outdir = args.report or "theorybench-report"
-    from .params import check_output_dir
-    check_output_dir(outdir, "--report")  # before the claims run: a bad folder must not cost them
+    outdir, made = _report_dir(args)
     try:
-        _run_claims(args.selectors, args.full, args.control, quiet=False, done=results)
+        _run_claims(args.selectors, args.full, args.control, quiet=False,
+                    done=results)
     except KeyboardInterrupt:  # keep what finished: a report of those claims (no figures: stop fast)
         done = f"{len(results)} of {total} claims finished"
         if not results:
+            if made:
+                _drop_if_empty(outdir)
             raise _Stopped(f"{done}; no report written") from None
         prov = provenance()
         prov["interrupted"] = f"{done} (figures not drawn)"
         path = write_report(results, outdir, prov, with_figures=False)
         raise _Stopped(f"{done}; their report: {path}") from None
+    except BaseException:
+        if made:
+            _drop_if_empty(outdir)
+        raise
     prov = provenance()
     path = write_report(results, outdir, prov, with_figures=not args.no_figures)
     if args.json:
         print(dumps(as_json(results, prov)))
+        print(f"theorybench: report written to {os.path.dirname(path) or '.'}{os.sep}", file=sys.stderr)
     else:
         print(table(results))
         print(f"\nreport: {path}")
@@ -434,7 +464,10 @@ def build_parser():
     p.add_argument("--full", action="store_true", help="the paper's sizes")
     p.add_argument("--control", action="store_true", help="run the negative controls (each must FAIL)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--report", metavar="DIR", help="report folder (default ./theorybench-report)")
+    p.add_argument("--report", metavar="DIR",
+                   help="report folder (default: a new folder ./theorybench-report/<UTC time>-<selectors>/); "
+                        "refused when DIR already holds a report, unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="let --report DIR replace the report it holds")
     p.add_argument("--no-figures", action="store_true", help="skip drawing the report's figures")
     p.set_defaults(fn=cmd_check)
     p = sub.add_parser("figures", help="rewrite the committed figures/ of the selected papers")

@@ -124,6 +124,42 @@ def markdown(results, prov, figures, outdir):
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILES = ("report.md", "report.json")
+DEFAULT_REPORT_ROOT = "theorybench-report"
+
+
+def holds_report(folder):
+    """Whether ``folder`` already holds a report (``report.md`` or ``report.json``)."""
+    return any(os.path.exists(os.path.join(folder, f)) for f in REPORT_FILES)
+
+
+def report_label(selectors=(), full=False, control=False):
+    """A folder-name label for a run: the selectors (``all`` when none), then ``full`` / ``control``."""
+    import re
+    parts = [re.sub(r"[^A-Za-z0-9_.+-]", "_", s) for s in selectors] or ["all"]
+    label = "-".join(parts)
+    if len(label) > 60:
+        label = label[:60] + f"-and-{len(parts)}"
+    return label + ("-full" if full else "") + ("-control" if control else "")
+
+
+def new_report_dir(root=DEFAULT_REPORT_ROOT, label="all", now=None):
+    """Create and return a new folder ``root/<UTC time>-<label>`` (``-2``, ``-3`` ... appended when that
+    name is taken): each report gets its own folder, and ``os.mkdir`` claims it, so two runs started in
+    the same second never share one."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    base = os.path.join(root, f"{now.strftime('%Y%m%dT%H%M%SZ')}-{label}")
+    os.makedirs(root, exist_ok=True)
+    for k in range(1, 10**4):
+        path = base if k == 1 else f"{base}-{k}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free report folder name under {base!r}")
+
+
 def write_report(results, outdir, prov, with_figures=True):
     """Write ``outdir/figures/<paper>/*.{png,pdf}``, then ``outdir/report.md``, then ``outdir/report.json``;
     return the path of ``report.md``.
