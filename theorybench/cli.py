@@ -6,8 +6,8 @@ The contract (used by researchers' scripts; keep it stable)::
     theorybench run PROBLEM ALGORITHM [-p k=v ...] [-a k=v ...] (--rounds R | --steps T) [--x0 X]
                     [--seed S] [--json] [--plot FILE]
     theorybench sweep PROBLEM ALGORITHM [-p k=v1,v2 ...] [-a k=lo:hi ...] --rounds R [--seeds N] [--out CSV]
-    theorybench check [SELECTOR ...] [--full] [--control] [--json] [--report DIR]
-    theorybench figures [SELECTOR ...] [--full] [--out DIR]
+    theorybench check [SELECTOR ...] [--full] [--control] [--json] [--report DIR [--overwrite]]
+    theorybench figures [SELECTOR ...] [--full] [--out DIR]   (only --full rewrites the committed figures/)
 """
 import argparse
 import logging
@@ -400,16 +400,40 @@ def default_figures_dir():
     return repo if os.path.isdir(repo) else os.path.join(os.getcwd(), "figures")
 
 
+QUICK_FIGURES_DIR = os.path.join("theorybench-report", "figures-quick")
+
+
+def _inside(path, folder):
+    """Whether ``path`` is ``folder`` or lies under it (after resolving links)."""
+    p, f = os.path.realpath(path), os.path.realpath(folder)
+    return p == f or p.startswith(f.rstrip(os.sep) + os.sep)
+
+
+def _figures_dir(args):
+    """Where ``figures`` writes. The committed figures/ are paper size: only ``--full`` rewrites them; a
+    quick run goes to ./theorybench-report/figures-quick/ (or its ``--out``, which may not be figures/)."""
+    committed = default_figures_dir()
+    if args.out:
+        if not args.full and _inside(args.out, committed):
+            raise TheoryBenchError(
+                f"--out {args.out!r} is the committed paper-size figures folder: quick-size figures never replace "
+                "them. Add --full to regenerate them at paper size, or give another --out")
+        return args.out
+    return committed if args.full else QUICK_FIGURES_DIR
+
+
 def cmd_figures(args):
     from .report import save_plots
     results = []
     from .params import check_output_dir
-    check_output_dir(args.out or default_figures_dir(), "--out")  # before the claims run
+    out = check_output_dir(_figures_dir(args), "--out")  # before the claims run
+    if not args.full and not args.out:
+        print(f"theorybench: quick-size figures go to {out}{os.sep} (the committed figures/ are paper size; "
+              "`theorybench figures --full` rewrites them)", file=sys.stderr)
     try:
         _run_claims(args.selectors, args.full, False, quiet=False, done=results)
     except KeyboardInterrupt:
         raise _Stopped(f"{len(results)} claims finished; no figures written") from None
-    out = args.out or default_figures_dir()
     written = save_plots(results, out)
     for cid, paths in written.items():
         for p in paths:
@@ -470,10 +494,11 @@ def build_parser():
     p.add_argument("--overwrite", action="store_true", help="let --report DIR replace the report it holds")
     p.add_argument("--no-figures", action="store_true", help="skip drawing the report's figures")
     p.set_defaults(fn=cmd_check)
-    p = sub.add_parser("figures", help="rewrite the committed figures/ of the selected papers")
+    p = sub.add_parser("figures", help="draw the selected papers' figures (--full: rewrite the committed figures/)")
     p.add_argument("selectors", nargs="*")
-    p.add_argument("--full", action="store_true")
-    p.add_argument("--out", metavar="DIR", help="default: the repository's figures/")
+    p.add_argument("--full", action="store_true",
+                   help="the paper's sizes; rewrites the repository's figures/ (a quick run never does)")
+    p.add_argument("--out", metavar="DIR", help=f"default: figures/ with --full, else ./{QUICK_FIGURES_DIR}/")
     p.set_defaults(fn=cmd_figures)
     # further subcommands come from the ``theorybench.commands`` entry-point group: each entry is a
     # function ``add(subparsers)`` that adds its parser and sets ``fn`` (see ``theorybench.commands``)
