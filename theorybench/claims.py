@@ -34,6 +34,10 @@ class Evidence:
         if self.verdict not in (PASS, FAIL):
             raise ValueError(f"verdict must be PASS or FAIL, got {self.verdict!r}")
 
+    def _repr_html_(self):  # a notebook's summary (verdict, measured, predicted, ...)
+        from ._html import evidence_html
+        return evidence_html(self)
+
 
 def verdict(ok):
     return PASS if ok else FAIL
@@ -77,6 +81,10 @@ class ClaimResult:
     @property
     def as_expected(self):
         return self.evidence.verdict == self.expected
+
+    def _repr_html_(self):
+        from ._html import claim_result_html
+        return claim_result_html(self)
 
     def to_dict(self):
         ev = self.evidence

@@ -87,10 +87,54 @@ class RunResult:
             df[f"x{j}"] = self.x[:, j]
         return df
 
+    def __repr__(self):
+        """One line: problem, method and their settings, seed, rounds, final loss and gradient norm,
+        the divergence round (never the arrays)."""
+        from ._html import num, settings_text
+        ps = settings_text(self.problem_settings)
+        hs = settings_text(self.settings)
+        div = f", diverged at round {self.diverged_at}" if self.diverged else ""
+        return (f"RunResult({self.problem}{' {' + ps + '}' if ps else ''} / {self.algorithm}"
+                f"{' {' + hs + '}' if hs else ''}, seed={self.seed}, rounds={self._last_round()}, "
+                f"final loss={num(self.loss[-1]) if len(self.loss) else None}, "
+                f"grad_norm={num(self.grad_norm[-1]) if len(self.grad_norm) else None}{div})")
+
+    def _last_round(self):
+        return int(self.rounds[-1]) if len(self.rounds) else 0
+
+    def _repr_html_(self):
+        from ._html import num, settings_text, table
+        d = self.x.shape[1]
+        fx = self.x[-1]
+        last = "" if not len(self.rounds) else f" (round {self._last_round()})"
+        rows = [("problem", f"{self.problem} {{{settings_text(self.problem_settings)}}}"),
+                ("method", f"{self.algorithm} {{{settings_text(self.settings)}}}"),
+                ("seed", self.seed),
+                ("rounds", f"{self._last_round()} ({len(self.rounds)} recorded, d = {d})"),
+                ("final loss" + last, num(self.loss[-1]) if len(self.loss) else ""),
+                ("final grad norm" + last, num(self.grad_norm[-1]) if len(self.grad_norm) else ""),
+                ("final x", "[" + ", ".join(num(v) for v in fx) + "]" if d <= 8 else f"({d} coordinates)"),
+                ("diverged", f"at round {self.diverged_at}" if self.diverged else "no")]
+        stats = {k: v for k, v in self.stats.items() if k != "diverged_round"}
+        if stats:
+            rows.append(("statistics", settings_text(stats)))
+        return table("RunResult", rows)
+
     def plot(self, ax=None, y="grad_norm", logy=True, label=None):
-        """Plot ``y`` (``"loss"``, ``"grad_norm"`` or ``"x"``) against rounds; returns the axes."""
-        from .plotting import plt_axes
-        ax = plt_axes(ax)
+        """Plot ``y`` (``"loss"``, ``"grad_norm"`` or ``"x"``) against rounds; returns the axes.
+
+        Without ``ax``, a new figure in theorybench's style (applied only to it: the user's rcParams and
+        backend are unchanged); with ``ax``, drawn in the caller's style."""
+        if ax is None:
+            from .plotting import plt_axes, style
+            with style():
+                return self._plot(plt_axes(), y, logy, label)
+        return self._plot(ax, y, logy, label)
+
+    def _plot(self, ax, y, logy, label):
+        if y not in ("loss", "grad_norm", "x"):
+            from .errors import TheoryBenchError
+            raise TheoryBenchError(f"parameter 'y' must be one of loss, grad_norm, x, got {y!r}")
         vals = self.x[:, 0] if y == "x" else getattr(self, y)
         ax.plot(self.rounds, vals, label=label or self.algorithm)
         ax.set_xlabel("round r")
@@ -153,21 +197,59 @@ class SweepResult:
                else getattr(self, name))
         return arr[self.index(**sel)]
 
-    def to_dataframe(self, every_record=True):
-        """A tidy table: one row per configuration and recorded round (or one per configuration)."""
-        import pandas as pd
-        grids = np.meshgrid(*[np.asarray(self.coords[d], dtype=object) for d in self.dims], indexing="ij")
-        base = {d: g.ravel() for d, g in zip(self.dims, grids)}
-        n_cfg = int(np.prod(self.shape))
+    def __repr__(self):
+        """One line: problem, method, the axes and their sizes, rounds, fixed settings, divergences."""
+        from ._html import settings_text
+        axes = ", ".join(f"{d}[{len(self.coords[d])}]" for d in self.dims)
+        n = int(np.prod(self.shape))
+        n_div = int(np.count_nonzero(self.diverged)) if "diverged_round" in self.stats else 0
+        fixed = settings_text(self.fixed)
+        return (f"SweepResult({self.problem} / {self.algorithm}, axes {axes} ({n} runs), "
+                f"rounds={int(self.rounds[-1]) if len(self.rounds) else 0} ({len(self.rounds)} recorded)"
+                f"{', fixed {' + fixed + '}' if fixed else ''}, {n_div} diverged)")
+
+    def _repr_html_(self):
+        from ._html import num, settings_text, table, values_text
+        n = int(np.prod(self.shape))
+        rows = [("problem / method", f"{self.problem} / {self.algorithm}")]
+        rows += [(f"axis {d}", f"{len(self.coords[d])}: {values_text(self.coords[d])}") for d in self.dims]
+        rows.append(("fixed", settings_text(self.fixed)))
+        rows.append(("rounds", f"{int(self.rounds[-1]) if len(self.rounds) else 0} "
+                               f"({len(self.rounds)} recorded)"))
+        if "diverged_round" in self.stats:
+            rows.append(("diverged", f"{int(np.count_nonzero(self.diverged))} of {n} runs"))
+        if len(self.rounds):
+            last = self.grad_norm[..., -1]
+            fin = last[np.isfinite(last)]
+            if fin.size:
+                rows.append(("final grad norm", f"min {num(fin.min())}, median {num(np.median(fin))}, "
+                                                f"max {num(fin.max())}"))
+        rows.append(("statistics", ", ".join(self.stats)))
+        return table(f"SweepResult ({n} runs)", rows)
+
+    def _axis_columns(self, n_cfg):
+        """Per configuration: each axis' value, typed (:func:`_typed_column`), then the fixed settings."""
+        codes = np.unravel_index(np.arange(n_cfg), self.shape) if n_cfg else [np.zeros(0, int)] * len(self.dims)
+        cols = {d: (list(self.coords[d]), c) for d, c in zip(self.dims, codes)}
         for k, v in self.fixed.items():
-            base.setdefault(k, np.full(n_cfg, v, dtype=object))
+            cols.setdefault(k, ([v], np.zeros(n_cfg, dtype=np.int64)))
+        return cols
+
+    def to_dataframe(self, every_record=True):
+        """A tidy table: one row per configuration and recorded round (or one per configuration).
+
+        Axis and fixed-setting columns are typed: ``int64``/``float64`` (``bool``) when the values are
+        numbers, ``category`` (in the axis' order) otherwise; never ``object``."""
+        import pandas as pd
+        n_cfg = int(np.prod(self.shape))
+        axes = self._axis_columns(n_cfg)
         stats = {k: v.reshape(n_cfg) for k, v in self.stats.items()}
         if not every_record:
-            df = pd.DataFrame({**base, **stats, "final_loss": self.loss.reshape(n_cfg, -1)[:, -1],
-                               "final_grad_norm": self.grad_norm.reshape(n_cfg, -1)[:, -1]})
-            return df
+            cols = {k: _typed_column(vals, codes) for k, (vals, codes) in axes.items()}
+            return pd.DataFrame({**cols, **stats, "final_loss": self.loss.reshape(n_cfg, -1)[:, -1],
+                                 "final_grad_norm": self.grad_norm.reshape(n_cfg, -1)[:, -1]})
         nrec = self.rounds.shape[0]
-        cols = {k: np.repeat(v, nrec) for k, v in base.items()}
+        cols = {k: _typed_column(vals, np.repeat(codes, nrec)) for k, (vals, codes) in axes.items()}
         cols["round"] = np.tile(self.rounds, n_cfg)
         cols["step"] = self.steps.reshape(-1)
         cols["loss"] = self.loss.reshape(-1)
@@ -177,3 +259,80 @@ class SweepResult:
             cols[f"x{j}"] = xs[:, j]
         cols["diverged"] = np.repeat(stats["diverged_round"] >= 0, nrec)
         return pd.DataFrame(cols)
+
+    def to_xarray(self):
+        """An ``xarray.Dataset`` with the sweep's named axes as dimensions (typed coordinates) and
+        ``round`` (the recorded rounds) and ``coord`` (the iterate's coordinates) as the trace's:
+        ``loss``, ``grad_norm``, ``step`` and the traces on ``(*dims, round)``, ``x`` on
+        ``(*dims, round, coord)``, each statistic on ``dims``. ``attrs`` hold the problem, method and fixed
+        settings. Needs xarray: ``pip install "theorybench[notebook]"``."""
+        try:
+            import xarray as xr
+        except ImportError:
+            from .errors import TheoryBenchError
+            raise TheoryBenchError('SweepResult.to_xarray needs xarray: pip install "theorybench[notebook]"'
+                                   ) from None
+        from .errors import TheoryBenchError
+        taken = set(self.dims)
+        for extra in ("round", "coord"):
+            if extra in taken:
+                raise TheoryBenchError(f"sweep axis {extra!r} collides with the trace dimension of that name "
+                                       "in to_xarray; use to_dataframe")
+        coords = {d: _typed_coordinate(self.coords[d]) for d in self.dims}
+        coords["round"] = np.asarray(self.rounds)
+        coords["coord"] = np.arange(self.x.shape[-1])
+        trace = (*self.dims, "round")
+        data = {"loss": (trace, self.loss), "grad_norm": (trace, self.grad_norm), "step": (trace, self.steps),
+                "x": ((*trace, "coord"), self.x)}
+        for k, v in self.traces.items():
+            data.setdefault(k, (trace, v))
+        for k, v in self.stats.items():
+            data.setdefault(k, (tuple(self.dims), np.asarray(v)))
+        attrs = {"problem": self.problem, "algorithm": self.algorithm}
+        for k, v in self.fixed.items():
+            attrs[f"fixed_{k}"] = "auto" if v is None else v
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _numeric_values(values):
+    """``values`` as an int64/float64/bool array when every value is a number (``None`` as NaN among
+    reals), else ``None``."""
+    import numbers
+    vals = list(values)
+    if not vals:
+        return np.zeros(0)
+    if all(isinstance(v, (bool, np.bool_)) for v in vals):
+        return np.array(vals, dtype=bool)
+    if any(isinstance(v, (bool, np.bool_)) for v in vals):
+        return None
+    if all(isinstance(v, numbers.Integral) for v in vals):
+        try:
+            return np.array([int(v) for v in vals], dtype=np.int64)
+        except OverflowError:
+            return None
+    if all(v is None or isinstance(v, numbers.Real) for v in vals) and any(v is not None for v in vals):
+        return np.array([np.nan if v is None else float(v) for v in vals], dtype=np.float64)
+    return None
+
+
+def _labels(values):
+    return ["auto" if v is None else str(v) for v in values]
+
+
+def _typed_column(values, codes):
+    """``values[codes]`` as a typed column: numbers numeric, anything else a categorical of strings whose
+    categories keep the axis' order."""
+    import pandas as pd
+    arr = _numeric_values(values)
+    if arr is not None:
+        return arr[codes]
+    labels = _labels(values)
+    cats = list(dict.fromkeys(labels))
+    pos = np.array([cats.index(lab) for lab in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(pos[codes], categories=pd.Index(cats, dtype="string"))
+
+
+def _typed_coordinate(values):
+    """An axis' values for xarray: numeric when they are numbers, else unicode strings."""
+    arr = _numeric_values(values)
+    return arr if arr is not None else np.array(_labels(values), dtype=str)
