@@ -1,4 +1,4 @@
-"""PipeDream (1F1B) pipeline schedule simulator and the delays it induces (CLAIMS.md section 5; Ilin,
+"""PipeDream (1F1B) pipeline schedule simulator and the delays it induces (Ilin,
 Richtarik, arXiv 2606.03498).
 
 Model (discrete time; ``S`` stages, ``M`` microbatches, every op takes one time step):

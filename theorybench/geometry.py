@@ -1,4 +1,5 @@
-"""Non-Euclidean geometry for vector and matrix parameters (CLAIMS.md section 4, geometry table).
+"""Non-Euclidean geometry for vector and matrix parameters (docs/conventions.md, section "Non-Euclidean
+geometry").
 
 For a norm ``||.||`` with dual ``||.||_*``:
 
@@ -11,8 +12,9 @@ Norms (``NORMS``): ``l2`` (GD), ``linf`` (l_inf descent / SignGD), ``l1`` (greed
 lmo = polar factor: spectral GD, Muon without momentum), ``layerwise`` (the max over layers of spectral
 norms; dual the sum of nuclear norms; lmo = the per-layer polar factors).
 
-Conventions (CLAIMS.md section 0): ``sign(0) = 0`` inside LMOs and polar factors (zero singular values
-are dropped), so ``lmo(0) = 0`` for every norm. Ties in ``l1`` / ``block`` go to the first maximiser.
+Conventions (docs/conventions.md, section "Sign ties"): ``sign(0) = 0`` inside LMOs and polar factors
+(zero singular values are dropped), so ``lmo(0) = 0`` for every norm. Ties in ``l1`` / ``block`` go to the
+first maximiser.
 """
 import numpy as np
 

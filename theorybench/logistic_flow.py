@@ -1,5 +1,6 @@
-"""Local gradient flow for logistic regression with one point per client, exact (CLAIMS.md section 2,
-algorithms) [derived exact solution]. Plain NumPy: each round is a closed form.
+"""Local gradient flow for logistic regression with one point per client, exact (for Local GD,
+Crawshaw, Woodworth, Liu, ICLR 2025 / ICML 2025) [DERIVED exact solution: docs/conventions.md, section
+"Separable logistic regression (DERIVED)"]. Plain NumPy: each round is a closed form.
 
 For client m with folded point x (``z = y x``) and ``a = <w, x>``, gradient flow on
 ``F_m(w) = log(1 + exp(-<w, x>))`` moves w along x with ``da/ds = ||x||^2 sigma(-a)``, so

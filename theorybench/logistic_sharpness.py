@@ -1,4 +1,4 @@
-"""Sharpness of the logistic loss of a linear model (CLAIMS.md section 2, conventions).
+"""Sharpness of the logistic loss of a linear model (docs/conventions.md, section "Separable logistic regression").
 
 ``H(w) = sum_i c_i s_i z_i z_i^T`` with ``s_i = sigma(a_i) sigma(-a_i)``, ``a_i = <w, z_i>`` and the weights
 ``c_i = 1/(M n_m)`` of the mean loss (``X^T diag(s) X / n`` for one client: ``z_i z_i^T = x_i x_i^T``).

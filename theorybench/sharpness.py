@@ -1,5 +1,5 @@
-"""Generalized sharpness ``S(w) = max_{||d|| = 1} d^T H(w) d`` in a method's own norm (CLAIMS.md section 4,
-ES-2/ES-3), from Hessian-vector products.
+"""Generalized sharpness ``S(w) = max_{||d|| = 1} d^T H(w) d`` in a method's own norm (Islamov, Crawshaw,
+Cohen, Gower, arXiv 2603.05002; claims ES-2/ES-3), from Hessian-vector products.
 
 - ``l2`` (and preconditioned l2, :func:`preconditioned_lmax`): Lanczos, ``scipy.sparse.linalg.eigsh`` on the
   HVP operator (largest algebraic eigenvalue).

@@ -1,4 +1,5 @@
-"""The certified (L0, L1) calculator (CLAIMS.md sections 0 and 3).
+"""The certified (L0, L1) calculator (Zhang, He, Sra, Jadbabaie, ICLR 2020: the Hessian form;
+docs/conventions.md, section "(L0,L1)-smoothness").
 
 For a univariate objective f (a sympy expression in one variable, or a string in the variable ``x``; a
 separable objective is the sum of its coordinate functions, so its per-coordinate function is what to pass),

@@ -1,10 +1,11 @@
-"""Federated methods with local updates and clipping, as one whole-trajectory kernel (CLAIMS.md section 1).
+"""Federated methods with local updates and clipping, as one whole-trajectory kernel (the papers are
+named per algorithm below).
 
 Notation: N clients, S sampled per round (``clients_per_round``; 0 means all), I local steps, R rounds,
 server iterate ``x_r`` (round 0 is ``x0``). Hyperparameters arrive as one float vector with the slots of
 ``SLOTS``, so a sweep over any of them is one call. Clipped steps are ``length * g/||g||``.
 
-Clipping conventions (``convention`` slot):
+Clipping conventions (``convention`` slot; docs/conventions.md, section "Clipping conventions"):
     step (0):     ``x <- x - min(eta, gamma/||g||) g``; clipped iff ``||g|| > gamma/eta``, step length gamma.
     gradient (1): ``x <- x - eta min(1, gamma/||g||) g``; clipped iff ``||g|| > gamma``, step length eta*gamma.
 

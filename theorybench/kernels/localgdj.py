@@ -1,5 +1,5 @@
 """Local steps with a clipped server jump (Demidovich et al., arXiv 2412.02781) as one whole-trajectory kernel
-(CLAIMS.md section 1, "Clip-LocalGDJ").
+(Clip-LocalGDJ; claim LJ-1).
 
 Notation (the paper's / the authors' code): M clients (all take part in every round), tau local steps
 (``local_steps``) with client stepsize alpha (``alpha``; the authors' ``client_lr``), rounds p = 0..R-1,
@@ -15,7 +15,8 @@ Algorithms (``algo`` code):
 
 Gradients ``g`` (``batch_size`` slot):
     0   the client's full gradient ``grad f_m`` (plus the problem's noise model, if it has one), as in
-        the deterministic version of CLAIMS.md [derived];
+        the deterministic version of LJ-1's quick check (DERIVED: docs/conventions.md,
+        section "Federated clipping (DERIVED)");
     b>0 the authors' minibatch gradient, for the family ``POINTS4`` only: b indices drawn uniformly *with*
         replacement from the client's points (the authors' ``np.random.choice(..., replace=True)``), and
         the unbiased estimate ``c[0] * (n_m/b) * sum_{k in batch} 4 ||y - p_k||^2 (y - p_k)`` of

@@ -1,11 +1,13 @@
-"""Separable logistic regression with large stepsizes, as one whole-trajectory kernel (CLAIMS.md section 2).
+"""Separable logistic regression with large stepsizes, as one whole-trajectory kernel (Wu, Bartlett,
+Telgarsky, Yu, COLT 2024; Wu, Braverman, Lee, NeurIPS 2023; Crawshaw, Liu, COLT 2026; Local GD: Crawshaw,
+Woodworth, Liu, ICLR 2025 / ICML 2025).
 
 Problem as data: the folded points ``z_i = y_i x_i`` of client m are ``Z[m, :counts[m], :]`` (one client
 for plain GD). The global objective is ``F(w) = (1/M) sum_m F_m(w)``, ``F_m(w) = (1/n_m) sum_{i in m}
 ell(<w, z_i>)`` (the **mean** loss; with equal client sizes it is the mean over all points), with
 ``ell(a) = log(1 + exp(-a))`` (logistic) or ``exp(-a)`` (exponential). w0 = 0 by default.
 
-Numerics (CLAIMS.md section 2, conventions):
+Numerics (docs/conventions.md, section "Separable logistic regression"):
     * the loss is carried as ``log F`` (a log-sum-exp of ``log ell(a_i)``; ``log ell`` from
       ``logaddexp(0, -a)`` for moderate a and ``-a - exp(-a)/2`` beyond a = 18.4), so losses like 1e-685
       are represented; traces keep ``log F`` and ``log ||grad F||`` (the gradient is formed as

@@ -1,6 +1,7 @@
-"""The small tanh MLP of the edge-of-stability claims (CLAIMS.md section 4): loss, gradient and exact
-Hessian-vector products (Pearlmutter's R-operator), full batch, in NumPy (the work is three dense matrix
-products per pass: BLAS does them; no deep-learning framework).
+"""The small tanh MLP of the edge-of-stability claims ES-1, ES-2 (Cohen et al., ICLR 2021; Islamov,
+Crawshaw, Cohen, Gower, arXiv 2603.05002): loss, gradient and exact Hessian-vector products (Pearlmutter's
+R-operator), full batch, in NumPy (the work is three dense matrix products per pass: BLAS does them; no
+deep-learning framework).
 
 Network: ``x -> tanh(x W1) -> tanh(. W2) -> . W3`` (no biases), widths 32-64-64-10 by default; loss
 ``L = 1/(2n) sum_i ||f(x_i) - y_i||^2``. Parameters are one flat vector ``w`` (W1, W2, W3 row-major, in

@@ -1,12 +1,12 @@
-"""Muon and non-Euclidean methods on the Muon counterexample (CLAIMS.md section 4; Parshakova, Khaled,
-Crawshaw, Garrigos, Gower, arXiv 2605.08980) as one whole-trajectory kernel.
+"""Muon and non-Euclidean methods on the Muon counterexample (Parshakova, Khaled, Crawshaw, Garrigos, Gower,
+arXiv 2605.08980) as one whole-trajectory kernel.
 
 Instance (``params = [c, tie, m, n]``): ``f(W) = c |W11 + W22| + |W11 - W22|`` on m x n matrices W,
 flattened row-major into x (``W11 = x[0]``, ``W22 = x[n + 1]``); f* = 0. Subgradient oracle: ``G11 =
 c s1 + s2``, ``G22 = c s1 - s2``, all other entries 0, with ``s1 = sgn(W11 + W22)``, ``s2 = sgn(W11 -
-W22)`` and ``sgn(0) = tie`` (default +1; CLAIMS.md section 0: with 0 the counterexample breaks after about
-2000 steps through floating-point rounding). Inside polar factors and sign steps ``sign(0) = 0`` (zero
-singular values dropped).
+W22)`` and ``sgn(0) = tie`` (default +1; docs/conventions.md, section "Sign ties": with 0 the
+counterexample breaks after about 2000 steps through floating-point rounding). Inside polar factors and
+sign steps ``sign(0) = 0`` (zero singular values dropped).
 
 The kernel evaluates its own objective (the problem's ``family`` code is ignored): ``loss`` is f(W_t),
 ``grad_norm`` the Frobenius norm of the oracle's subgradient G_t (with the tie rule).

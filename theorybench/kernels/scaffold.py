@@ -1,5 +1,5 @@
 """Amplified SCAFFOLD and its baselines under periodic (cyclic) participation, as one whole-trajectory
-kernel (CLAIMS.md section 1; Crawshaw, Liu, NeurIPS 2024).
+kernel (Crawshaw, Liu, NeurIPS 2024).
 
 The update rules follow the authors' synthetic-experiment script ``train()`` (read through the code
 search, [code]); where a rule below is ours it says INFERRED.

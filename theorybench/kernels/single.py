@@ -1,5 +1,6 @@
-"""Single-machine first-order and adaptive methods, and EF21 / normalized EF21 (CLAIMS.md section 3), as one
-whole-trajectory kernel with the same ``batch`` signature as ``kernels/federated.py``.
+"""Single-machine first-order and adaptive methods, and EF21 / normalized EF21 (the papers are named
+per algorithm below), as one whole-trajectory kernel with the same ``batch`` signature as
+``kernels/federated.py``.
 
 One "round" is one step: ``x_t`` is the iterate after t steps (round 0 is ``x0``); ``loss`` and
 ``grad_norm`` are noise-free values of ``f = (1/N) sum_i f_i`` at ``x_t``. The single-machine methods use

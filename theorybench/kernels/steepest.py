@@ -1,5 +1,5 @@
-"""Steepest descent in a norm, and momentum GD, on the edge-of-stability instances (CLAIMS.md section 4;
-Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002; Cohen et al., ICLR 2021) as one whole-trajectory kernel.
+"""Steepest descent in a norm, and momentum GD, on the edge-of-stability instances (Islamov, Crawshaw,
+Cohen, Gower, arXiv 2603.05002; Cohen et al., ICLR 2021) as one whole-trajectory kernel.
 
 Models (the problem's ``model`` code), parameters one flat vector ``w``:
     QUADRATIC (0)  ``f(w) = 1/2 w^T H w`` (``H`` symmetric PSD, a data array)
@@ -13,9 +13,9 @@ the same code compiled by Numba (libm ``tanh`` per element; measured, see benchm
 trajectory is a Python loop around the NumPy gradient that calls the same compiled pieces (direction,
 schedule, observation) as the quadratic kernel.
 
-The geometry (CLAIMS.md's table; ``theorybench.geometry`` has the same maps in NumPy): layers give the
-matrices of the spectral methods (the quadratic is one ``m x n`` layer), ``blocks`` (offsets) the blocks of
-greedy block CD. Algorithms (``algo`` code), step ``eta_t`` from the schedule:
+The geometry (docs/conventions.md, section "Non-Euclidean geometry"; ``theorybench.geometry`` has the same
+maps in NumPy): layers give the matrices of the spectral methods (the quadratic is one ``m x n`` layer),
+``blocks`` (offsets) the blocks of greedy block CD. Algorithms (``algo`` code), step ``eta_t`` from the schedule:
     GD (0)            ``w <- w - eta_t g``
     LINF (1)          l_inf steepest descent ``w <- w - eta_t ||g||_1 sign(g)`` (unnormalized: ``g#``)
     SIGN (2)          SignGD ``w <- w - eta_t sign(g)`` (normalized: ``lmo(g)``; sign(0) = 0)

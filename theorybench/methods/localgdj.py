@@ -5,7 +5,7 @@ from ..params import Param
 # ======================================================================================================
 # Local steps with a clipped server jump (Demidovich et al., arXiv 2412.02781), kernel
 # ``theorybench.kernels.localgdj``. Defaults: tau = 10 local steps (the authors' script), alpha = 1e-6
-# (the middle of CLAIMS.md's grid), c0 = 1e3, c1 = 1e-2, full local gradients (batch_size = 0; the
+# (the middle of LJ-1's quick grid), c0 = 1e3, c1 = 1e-2, full local gradients (batch_size = 0; the
 # authors' minibatches are batch_size = 8, for the quartic-points problem).
 # ======================================================================================================
 _LJ_ALPHA = Param("alpha", 1e-6, "client stepsize alpha (the authors' client_lr)", low=0.0, low_open=True)

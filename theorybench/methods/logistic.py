@@ -1,5 +1,6 @@
 """GD on separable logistic regression, Local GD and the batch perceptron (kernel
-``theorybench.kernels.logistic``; CLAIMS.md section 2). Defaults: eta = 1, K = 1, w0 = 0."""
+``theorybench.kernels.logistic``; Wu, Bartlett, Telgarsky, Yu, COLT 2024; Crawshaw, Woodworth, Liu,
+ICLR 2025 / ICML 2025; Tyurin 2025). Defaults: eta = 1, K = 1, w0 = 0."""
 from ..algorithms import Algorithm, register_algorithm
 from ..params import Param
 

@@ -1,7 +1,8 @@
 """Muon and non-Euclidean methods on matrix counterexamples (kernel ``theorybench.kernels.muon``;
-CLAIMS.md section 4). Every method takes a step schedule by name: ``constant`` (alpha0), ``power``
-(alpha0/(t+1)^power), ``polyak`` ((f - f_lower)/||G||_* for normalized methods, /||G||_*^2 for the
-others, capped at alpha_max), ``random`` (alpha0 u_t, u_t uniform on (0, 1], counter-based)."""
+Parshakova, Khaled, Crawshaw, Garrigos, Gower, arXiv 2605.08980). Every method takes a step schedule by
+name: ``constant`` (alpha0), ``power`` (alpha0/(t+1)^power), ``polyak`` ((f - f_lower)/||G||_* for
+normalized methods, /||G||_*^2 for the others, capped at alpha_max), ``random`` (alpha0 u_t, u_t uniform
+on (0, 1], counter-based)."""
 from ..algorithms import CHOICE_CODES, Algorithm, register_algorithm
 from ..kernels.muon import SCHEDULES
 from ..params import Param

@@ -5,7 +5,7 @@ from ..params import Param
 # ======================================================================================================
 # Amplified SCAFFOLD and its baselines (Crawshaw, Liu, NeurIPS 2024), kernel ``theorybench.kernels.scaffold``.
 # Defaults: the authors' synthetic script (lr 1e-4, amplification 1.5) and the synthetic experiment of
-# CLAIMS.md (I = 10, S = 1, cyclic participation with K = 2 groups and period P = 480).
+# the paper (I = 10, S = 1, cyclic participation with K = 2 groups and period P = 480).
 # Names: "fedavg-pp" is FedAvg under periodic participation (the same update as "fedavg", run by the
 # scaffold kernel so that participation can be cyclic); "fedprox", "scaffold", "amplified-fedavg",
 # "amplified-scaffold" are the paper's methods.

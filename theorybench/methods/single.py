@@ -1,5 +1,5 @@
 """Single-machine methods under (L0,L1)-smoothness, adaptive methods, and EF21 / normalized EF21
-(kernel ``theorybench.kernels.single``; CLAIMS.md section 3). One round is one step: ``--steps T`` runs
+(kernel ``theorybench.kernels.single``; the papers are named per method). One round is one step: ``--steps T`` runs
 T steps. Defaults are the papers' values where a paper fixes them."""
 import numpy as np
 
