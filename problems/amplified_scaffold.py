@@ -1,9 +1,9 @@
-"""The Amplified SCAFFOLD synthetic instance (Crawshaw, Liu, NeurIPS 2024; CLAIMS.md section 1).
+"""The Amplified SCAFFOLD synthetic instance (Crawshaw, Liu, NeurIPS 2024).
 
 d = 4, N clients (even), family ``ASYNTH``: client i's row is ``[mu, c, H, b2, a_i, s_i, zeta, extra]``.
 The definition, the noise model and the logged objective are read in the authors' synthetic-experiment
 script ([code]); the defaults N = 2, H = 16, lambda = 1, zeta = 16, sigma = 1, c = 1, mu = 1, L = 2 are the
-synthetic experiment's (CLAIMS.md).
+synthetic experiment's (the paper's and the script's).
 """
 import math
 
@@ -48,7 +48,7 @@ def logged_objective(x, H, lam, c, mu, L):
     Param("L", 2.0, "coefficient a_i of the even clients' x4^2/4 term", low=0.0, low_open=True),
 ], reference="Crawshaw, Liu, NeurIPS 2024, synthetic experiment (authors' script)")
 def amplified_scaffold_synthetic(**s):
-    """Amplified SCAFFOLD's synthetic instance in d = 4 (CLAIMS.md section 1, [code]):
+    """Amplified SCAFFOLD's synthetic instance in d = 4 (Crawshaw, Liu, NeurIPS 2024, [code]):
 
     ``f_i(x) = mu/2 (x1-c)^2 + H/2 (x2-b2)^2 + H/8 (x3^2 + max(0,x3)^2) + a_i/4 x4^2 + s_i zeta x4``,
     ``a_i = L, s_i = +1`` for even i, ``a_i = lambda, s_i = -1`` for odd i, ``b2 = sqrt(mu) c/sqrt(H)``;

@@ -1,10 +1,10 @@
-"""Instances for the edge of stability (CLAIMS.md section 4; Islamov, Crawshaw, Cohen, Gower, arXiv
-2603.05002; Cohen et al., ICLR 2021), run by the kernel ``theorybench.kernels.steepest``:
+"""Instances for the edge of stability (Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002; Cohen et al.,
+ICLR 2021), run by the kernel ``theorybench.kernels.steepest``:
 
 - ``psd-quadratic``: ``f(w) = 1/2 w^T H w`` with a seeded random spectrum (DERIVED construction: the papers'
   quadratics were not readable), for the stability thresholds (ES-3);
-- ``tanh-mlp``: the small tanh MLP of CLAIMS.md (n = 512 points x ~ N(0, I_32), 10 classes, 32-64-64-10
-  without biases, 1/2 mean squared error, full batch), for the edge of stability (ES-1, ES-2).
+- ``tanh-mlp``: the small tanh MLP of the edge-of-stability claims (n = 512 points x ~ N(0, I_32), 10
+  classes, 32-64-64-10 without biases, 1/2 mean squared error, full batch), for ES-1 and ES-2.
 
 Each carries its geometry: ``layers`` (the matrices of the spectral methods) and ``blocks`` (greedy block
 CD), and exact Hessian-vector products (:meth:`EoSProblem.hvp`) for the sharpness.
@@ -31,8 +31,9 @@ def psd_quadratic(d, seed=0, cond=10.0, lam_max=1.0):
 
 
 def mlp_data(n=512, dim=32, classes=10, noise=0.5, seed=0):
-    """CLAIMS.md's data: x ~ N(0, I_dim), classes = argmax(x A + noise N(0, 1)) with A ~ N(0, 1) (seeded;
-    the scale of A is DERIVED: not given), one-hot targets."""
+    """The MLP's data: x ~ N(0, I_dim), classes = argmax(x A + noise N(0, 1)) with A ~ N(0, 1) (seeded;
+    the scale of A is DERIVED: not given; docs/conventions.md, section "Muon and the edge of stability (DERIVED)"),
+    one-hot targets."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, dim))
     A = rng.normal(size=(dim, classes))
@@ -155,7 +156,7 @@ def psd_quadratic_problem(d, cond, lam_max, seed, m, block):
     Param("hidden", 2, "number of hidden tanh layers", kind="int", low=1, high=16),
     Param("noise", 0.5, "label noise: class = argmax(x A + noise N(0, 1))", low=0.0),
     Param("seed", 0, "seed of the data (and, + 1000, of the initialization)", kind="int", low=0),
-], reference="CLAIMS.md section 4 (Cohen et al., ICLR 2021; Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002)")
+], reference="Cohen et al., ICLR 2021; Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002 (DERIVED data)")
 def tanh_mlp_problem(n, dim, classes, width, hidden, noise, seed):
     """The tanh MLP ``dim - width x hidden - classes`` without biases, 1/2 mean squared error on one-hot
     targets, full batch; default start the U(+-1/sqrt(fan_in)) initialization. Blocks of greedy block CD:

@@ -1,4 +1,6 @@
-"""Separable logistic-regression data sets (CLAIMS.md section 2, instances).
+"""Separable logistic-regression data sets (Wu, Bartlett, Telgarsky, Yu, COLT 2024; Crawshaw, Liu,
+COLT 2026; Crawshaw, Woodworth, Liu, ICML 2025; conventions: docs/conventions.md, section "Separable
+logistic regression").
 
 Every data set is given as points ``x_i`` with labels ``y_i`` and folded into ``z_i = y_i x_i``; the
 objective is the **mean** logistic loss ``F(w) = (1/n) sum_i log(1 + exp(-<w, z_i>))`` (per client for

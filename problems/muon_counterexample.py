@@ -1,10 +1,10 @@
-"""The Muon counterexample (Parshakova, Khaled, Crawshaw, Garrigos, Gower, arXiv 2605.08980; CLAIMS.md
-section 4): ``f(W) = c |W11 + W22| + |W11 - W22|`` on m x n matrices, convex and Lipschitz, f* = 0.
+"""The Muon counterexample (Parshakova, Khaled, Crawshaw, Garrigos, Gower, arXiv 2605.08980):
+``f(W) = c |W11 + W22| + |W11 - W22|`` on m x n matrices, convex and Lipschitz, f* = 0.
 
 Parameters: ``c`` (0 < c < 1 in the paper; c > 1 is the MU-1 control), the subgradient tie rule ``tie``
-(``sgn(0)`` in the oracle; +1 default, CLAIMS.md section 0), the shape ``m`` x ``n`` (default 2 x 2; the
-start ``--x0`` is W flattened row-major). The kernel ``theorybench.kernels.muon`` evaluates f and the
-oracle inline; :class:`MatrixProblem` gives the same values in Python.
+(``sgn(0)`` in the oracle; +1 default, docs/conventions.md, section "Sign ties"), the shape ``m`` x ``n``
+(default 2 x 2; the start ``--x0`` is W flattened row-major). The kernel ``theorybench.kernels.muon``
+evaluates f and the oracle inline; :class:`MatrixProblem` gives the same values in Python.
 """
 import math
 
@@ -50,7 +50,7 @@ def diag_start(w11, w22, m=2, n=2):
 @register_problem("muon-counterexample", [
     Param("c", 0.5, "weight c of |W11 + W22| (0 < c < 1: Muon with b = 0 cannot move W11 + W22)", low=0.0,
           low_open=True),
-    Param("tie", 1.0, "the subgradient oracle's sgn(0) (CLAIMS.md section 0: +1; 0 breaks the "
+    Param("tie", 1.0, "the subgradient oracle's sgn(0) (docs/conventions.md, Sign ties: +1; 0 breaks the "
           "counterexample through rounding)", low=-1.0, high=1.0),
     Param("m", 2, "rows of W", kind="int", low=2, high=4096),
     Param("n", 2, "columns of W", kind="int", low=2, high=4096),

@@ -1,4 +1,4 @@
-"""The quartic federated instance of Demidovich et al. (arXiv 2412.02781), CLAIMS.md section 1.
+"""The quartic federated instance of Demidovich et al. (arXiv 2412.02781).
 
 From the authors' fourth-order script (``generate_data``, ``value``, ``gradient``, ``local_sgd_jump``) [code]:
 
@@ -6,7 +6,7 @@ From the authors' fourth-order script (``generate_data``, ``value``, ``gradient`
   sorted by Euclidean norm (``sorted(data, key=np.linalg.norm)``; an earlier 1-D version of the script sorted
   by value instead: ``order="value"``);
 * ``f(x) = (1/n) sum_j ||x - x_j||^4`` (the authors' ``value`` is the mean over the points: this mean is the
-  "1/1000" of CLAIMS.md);
+  paper's "1/1000");
 * M = 10 clients, client m holds the contiguous shard ``data[m n/M : (m+1) n/M]`` (heterogeneous clients:
   the shards are shells of increasing norm), client loss = the mean over its shard;
 * ``x0 = 100 * ones(d)``, d in {1, 100}.

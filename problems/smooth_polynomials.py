@@ -1,4 +1,6 @@
-"""(L0,L1)-smooth polynomials, exponentials and the adaptive-method instances (CLAIMS.md section 3).
+"""(L0,L1)-smooth polynomials, exponentials and the adaptive-method instances (Zhang, He, Sra,
+Jadbabaie, ICLR 2020; Gorbunov et al., arXiv 2409.14989; Crawshaw et al., NeurIPS 2022; Crawshaw, Liu,
+ICLR 2025; Khirirat et al., arXiv 2410.16871; docs/conventions.md, section "(L0,L1)-smoothness").
 
 Tight (L0, L1) constants (Hessian form ``|f''| <= L0 + L1 |f'|``, tight L0 for a given L1 is
 ``sup_x (|f''| - L1 |f'|)``), derived with sympy (``theorybench.smoothness`` recomputes them in the tests):
@@ -91,7 +93,7 @@ def cosh_problem(L0, L1, d, x0):
 @register_problem("extremal", [
     Param("L0", 1.0, "L0", low=0.0, low_open=True), Param("L1", 1.0, "L1", low=0.0, low_open=True), DIM,
     Param("x0", 1.0, "start x0 (every coordinate)"),
-], reference="CLAIMS.md section 0 (DERIVED): E'' = L0 + L1|E'|")
+], reference="DERIVED: E'' = L0 + L1|E'| (docs/conventions.md, (L0,L1)-smoothness)")
 def extremal(L0, L1, d, x0):
     """The extremal (L0,L1) function ``E(x) = sum_j (L0/L1^2)(exp(L1|x_j|) - L1|x_j| - 1)`` (DERIVED):
     ``E'' = L0 + L1|E'|`` exactly; f* = 0 at 0."""
