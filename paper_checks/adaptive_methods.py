@@ -1,6 +1,6 @@
 """Adaptive methods under (L0,L1)-smoothness: Generalized SignSGD's implicit clipping (GS-1, GS-2;
 Crawshaw et al., NeurIPS 2022) and the lower bound for decorrelated AdaGrad-Norm (AG-1; Crawshaw, Liu,
-ICLR 2025). CLAIMS.md section 3.
+ICLR 2025). Conventions: docs/conventions.md, section "(L0,L1)-smoothness".
 
 Instances: ``extremal``, ``quartic-clients``, ``huber`` (Rademacher noise on a flat second coordinate) from
 ``problems.smooth_polynomials``.

@@ -1,11 +1,11 @@
-"""Amplified SCAFFOLD (Crawshaw, Liu, NeurIPS 2024): claim AS-1 of CLAIMS.md.
+"""Amplified SCAFFOLD (Crawshaw, Liu, NeurIPS 2024): claim AS-1.
 
 Instance: ``amplified-scaffold-synthetic`` (``problems/amplified_scaffold.py``, the authors' synthetic
 objective in d = 4). Algorithms (``theorybench.kernels.scaffold``): ``fedavg-pp`` (FedAvg), ``fedprox``,
 ``scaffold``, ``amplified-fedavg``, ``amplified-scaffold``, all with the experiment's cyclic participation
 (K = 2 groups, period P = 480), S = 1 and I = 10.
 
-The tuning protocol is the authors' (CLAIMS.md): every method is run over its grid (lr in
+The tuning protocol is the authors' (their synthetic script): every method is run over its grid (lr in
 {1e-3, 1e-4, 1e-5, 1e-6}; x amplification in {1.25, 1.5, 2, 3} for the amplified methods; x mu in
 {0.01, 0.1, 1, 10} for FedProx) for R = 5000 rounds; the objective is logged every 100 rounds; the metric
 of a run is the 90th percentile of the logged objective over the last 10% of the logged rounds, taken as

@@ -1,4 +1,4 @@
-"""Local steps with clipping (Demidovich et al., arXiv 2412.02781): claim LJ-1 of CLAIMS.md.
+"""Local steps with clipping (Demidovich et al., arXiv 2412.02781): claim LJ-1.
 
 Instance: ``problems.quartic_points`` (``f(x) = (1/1000) sum_j ||x - x_j||^4``, points sorted by norm, M = 10
 contiguous shards, ``x0 = 100 * ones(d)``). Algorithms: ``clip-localgdj`` (the authors' ``local_sgd_jump``)
@@ -7,10 +7,11 @@ and ``fedavg-gd`` (FedAvg with the same local steps), kernel ``theorybench.kerne
 What was read in the authors' script [code]: the instance (above), tau = 10, 100 rounds, 10 seeds,
 minibatches of 8 points drawn with replacement, the jump ``g_p = sum_m (x_p - x_{p,tau}^m)/(alpha M tau)``,
 ``x_{p+1} = x_p - g_p/(c0 + c1 ||g_p||)``, and log-spaced grids of alpha, c0, c1 (their limits are command-line
-arguments, not in the script). Not readable: the grids' limits and the selection of (c0, c1); CLAIMS.md
-gives the selection rule (the smallest mean over seeds of the last quarter of the curve) and the quick
-grids, which are DERIVED. The authors' script has no plain FedAvg; ours is the jump's own update with the
-server step alpha tau (INFERRED baseline, as CLAIMS.md states it).
+arguments, not in the script). Not readable: the grids' limits and the selection of (c0, c1); the selection
+rule (the smallest mean over seeds of the last quarter of the curve) is the one the authors describe, and
+the quick grids are DERIVED (docs/conventions.md, section "Federated clipping (DERIVED)"). The authors'
+script has no plain FedAvg; ours is the jump's own update with the server step alpha tau (INFERRED
+baseline, same section).
 
 The measurement. ``gap_r = f(x_r) - f*`` is computed from the recorded iterates without cancellation
 (``problems.quartic_points.excess``); the *tail* of a run is the mean of ``gap_r`` over the last quarter of
@@ -26,7 +27,7 @@ Prediction, fixed from the claim's text before any run (LJ-1):
         (every gap of the last quarter within ``SETTLE_TOL`` = 1% of the final gap) and increases along the
         alpha grid by a factor >= ``GROWTH_MIN`` (2) per grid step.
 Quick size: deterministic (full local gradients), d = 1, alpha in {1e-7, 1e-6, 1e-5}, c0 in {1e2, 1e3, 1e4},
-c1 in {1e-3, 1e-2, 1e-1, 1}, tau = 10, R = 100 [derived, CLAIMS.md]. Full size: the same deterministic check
+c1 in {1e-3, 1e-2, 1e-1, 1}, tau = 10, R = 100 [DERIVED]. Full size: the same deterministic check
 at d = 1 and d = 100 on wider grids (c0 in 10^1..10^5, c1 in 10^-4..10^0); at d = 100 the alpha grid is
 {1e-9, 1e-8, 1e-7} (DERIVED: local GD from x0 = 100 ones diverges once 4 alpha ||x0 - x_j||^2 > 2, i.e.
 alpha > ~5e-7 at d = 100; the 1-D grid scaled by 1/d keeps alpha ||x0||^2 as in 1-D). Full size also runs

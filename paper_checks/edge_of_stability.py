@@ -1,5 +1,5 @@
 """Non-Euclidean GD operates at the edge of stability (Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002) and
-Cohen et al. (ICLR 2021): claims ES-1..ES-4 of CLAIMS.md section 4.
+Cohen et al. (ICLR 2021): claims ES-1..ES-4.
 
 Every run goes through the registered algorithms (kernel ``theorybench.kernels.steepest``) on the registered
 problems ``psd-quadratic`` and ``tanh-mlp`` (problems/eos_mlp.py); the sharpness along a run is computed from

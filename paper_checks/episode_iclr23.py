@@ -1,4 +1,4 @@
-"""EPISODE (Crawshaw, Bao, Liu, ICLR 2023): claims EP-1..EP-4 of CLAIMS.md.
+"""EPISODE (Crawshaw, Bao, Liu, ICLR 2023): claims EP-1..EP-5.
 
 Instances: the two-client quadratic (``problems.federated_polynomials.two_client_quadratic``) and the
 EPISODE quartic. Algorithms: CELGC (``local-clip``), EPISODE (``episode``).
@@ -20,7 +20,7 @@ PAPER = register_paper(
     "with Heterogeneous Data",
     "Crawshaw, Bao, Liu, ICLR 2023", aliases=("episode",))
 
-STUCK_TOL = 1e-12      # |x_r| <= 1e-12 counts as x_r = 0 (CLAIMS.md section 0)
+STUCK_TOL = 1e-12      # |x_r| <= 1e-12 counts as x_r = 0 (docs/conventions.md, section "Exact cancellations")
 CONVERGED_TOL = 1e-12  # "machine precision" for EP-2
 PAPER_HYPER = dict(eta=0.01, gamma=0.05, local_steps=8, convention="step")
 PAPER_ROUNDS = 500
@@ -92,7 +92,7 @@ def _ep1_observe(grid, convention, rounds=20):
     return pts, stuck
 
 
-@PAPER.claim("EP-1", "talk seed 002; condition DERIVED",
+@PAPER.claim("EP-1", "Liu, EPISODE talk (2023), two-client counterexample; condition DERIVED",
              "CELGC on the two-client quadratic from x0 = 0 keeps x_r = 0, |f'(x_r)| = 1/2 for all r iff "
              "(I-1) eta gamma <= 1 (gradient clipping) / (2 - I) gamma + 1 >= gamma/eta (step clipping), "
              "for 0 < eta < 2/L = 2.",

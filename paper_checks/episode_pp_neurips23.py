@@ -1,5 +1,6 @@
 """EPISODE++ and the lower bounds for clipped minibatch SGD (Crawshaw, Bao, Liu, NeurIPS 2023):
-claims LB-A, LB-B, LB-C of CLAIMS.md. The three instances are DERIVED (``problems/lower_bounds.py``).
+claims LB-A, LB-B, LB-C and PP-1. The three instances are DERIVED (``problems/lower_bounds.py``;
+docs/conventions.md, section "Lower-bound instances (DERIVED)").
 """
 import math
 

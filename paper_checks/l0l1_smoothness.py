@@ -1,4 +1,4 @@
-"""(L0,L1)-smooth GD on polynomials and cosh: claims LS-1, LS-2, LS-3 of CLAIMS.md section 3.
+"""(L0,L1)-smooth GD on polynomials and cosh: claims LS-1, LS-2, LS-3.
 
 Papers: Lobanov et al. (arXiv 2412.17050) for the two phases of (L0,L1)-GD; Gorbunov et al. (arXiv
 2409.14989) for the x^4 experiment (their Fig. 1); Zhang, He, Sra, Jadbabaie (ICLR 2020) for the failure of

@@ -1,5 +1,5 @@
 """Local GD for separable logistic regression: Crawshaw, Woodworth, Liu (ICLR 2025 and ICML 2025, "CWL"),
-claims LG-1 and LG-2 (CLAIMS.md section 2). Read through abstracts and secondary notes only: the
+claims LG-1 and LG-2. Read through abstracts and secondary notes only: the
 two-client instance is DERIVED (client 1 ``(gamma, sqrt(1-gamma^2))``, client 2 ``(gamma, -delta)``,
 gamma = 0.1, ||x|| <= 1, raw = normalised), and the two-stage constants are secondary (parameters)."""
 import math

@@ -1,5 +1,6 @@
 """Tight bounds for large-stepsize GD on separable logistic regression in low dimension: Crawshaw, Liu
-(COLT 2026, "CL"), claims LR-5 to LR-8 (CLAIMS.md section 2).
+(COLT 2026, "CL"), claims LR-5 to LR-8 (conventions: docs/conventions.md,
+section "Separable logistic regression").
 
 All data here satisfy ||x_i|| <= 1 (the random sets and the Lemma 3.1/3.2 sets are built that way;
 ``normalize=unit`` is passed for the random sets). gamma is each set's exact margin (QP). Transition

@@ -1,5 +1,5 @@
 """Large-stepsize GD for separable logistic regression: Wu, Bartlett, Telgarsky, Yu (COLT 2024, "WBTY"),
-claims LR-1 to LR-4, and Wu, Braverman, Lee (NeurIPS 2023, "WBL"), claim LR-9 (CLAIMS.md section 2).
+claims LR-1 to LR-4, and Wu, Braverman, Lee (NeurIPS 2023, "WBL"), claim LR-9.
 
 Conventions: mean loss, w0 = 0, log-domain loss (``theorybench.kernels.logistic``). Theorem checks use
 the WBTY toy **normalised** to ||x|| <= 1 (gamma = 0.0995...); Fig. 1 and LR-9 use the raw toy (as in the

@@ -1,5 +1,5 @@
 """Muon does not converge on convex Lipschitz functions (Parshakova, Khaled, Crawshaw, Garrigos, Gower,
-arXiv 2605.08980): claims MU-1..MU-4 of CLAIMS.md section 4 on the counterexample
+arXiv 2605.08980): claims MU-1..MU-4 on the counterexample
 ``f(W) = c |W11 + W22| + |W11 - W22|`` (``problems/muon_counterexample.py``).
 
 MU-1 and MU-2 are DERIVED statements of the mechanism (only the diagonal moves; Muon on a diagonal
@@ -93,7 +93,7 @@ def check_mu1(size="quick", control=False):
     probs, rec, x, loss, st = _runs("muon-ns", [(dict(c=c), (a, b), dict(beta=0.0, **SCHEDULES_MU1["power"]))],
                                     steps)
     ns = {"min_f": float(np.nanmin(loss[0])), "final_f": float(loss[0, -1])}
-    # the tie rule sgn(0) = 0 in the oracle (CLAIMS.md section 0), reported (not part of the verdict)
+    # the tie rule sgn(0) = 0 in the oracle (docs/conventions.md, section "Sign ties"), reported (not the verdict)
     probs, rec, x, loss, st = _runs("muon", [(dict(c=c, tie=0.0), (a, b), dict(beta=0.0, **SCHEDULES_MU1["power"]))],
                                     steps)
     below = np.nonzero(loss[0] < bound * (1 - REL))[0]

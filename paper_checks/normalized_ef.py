@@ -1,4 +1,4 @@
-"""Normalized error feedback (Khirirat et al., arXiv 2410.16871): claim EF-1 of CLAIMS.md section 3.
+"""Normalized error feedback (Khirirat et al., arXiv 2410.16871): claim EF-1.
 
 Instance: ``quartic-clients`` (n = 10, d = 100, ``f_i = (1/4) sum_j (x_j - b_ij)^4``, ``b_ij ~ N(0, 1)``, start
 x0 = 0: DERIVED), Top-k with k = 0.1 d. Algorithms: ``normalized-ef21`` (step ``gamma0/sqrt(K+1)``) and

@@ -1,5 +1,5 @@
 """Demystifying pipeline parallelism: the delays of PipeDream (Ilin, Richtarik, arXiv 2606.03498):
-claims PD-1 and PD-2 of CLAIMS.md section 5, on the 1F1B simulator ``theorybench.delays``.
+claims PD-1 and PD-2, on the 1F1B simulator ``theorybench.delays``.
 
 PD-2's instance (randomized PipeDream on a noisy linear objective with bounded gradients) is DERIVED: it
 measures the stale-read quantity ``E ||x_k - x_{k - tau_k}||^2`` that the bound's stale-read term controls.
