@@ -1,6 +1,6 @@
 """Performance benchmark: the edge-of-stability run (GD on the tanh MLP + sharpness along the run) vs PyTorch.
 
-Work (CLAIMS.md section 4, ES-1): the tanh MLP ``tanh-mlp`` (``problems/eos_mlp.py``): n = 512 points
+Work (claim ES-1; Cohen et al., ICLR 2021): the tanh MLP ``tanh-mlp`` (``problems/eos_mlp.py``): n = 512 points
 x in R^32, 10 classes one-hot, network 32-64-64-10 tanh without biases, loss 1/(2n) sum ||f(x_i) - y_i||^2,
 float64, full batch, 6784 parameters. GD with the constant step eta = 0.5 for T steps from the problem's
 initialization (``--quick``: T = 600; full: T = 2000), the iterate recorded every ``every`` = 40 steps, and

@@ -1,7 +1,7 @@
 """Performance benchmark: a CELGC / EPISODE hyperparameter sweep on the EPISODE quartic.
 
-Work (CLAIMS.md section 1): the EPISODE quartic, N = 2 clients, ``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x``,
-``h = (-1, 2)``, H = 4, x0 = 1, stochastic gradients ``f_i'(x) + z`` with ``z ~ U(-sigma, sigma)``,
+Work (Crawshaw, Bao, Liu, ICLR 2023, synthetic experiment): the EPISODE quartic, N = 2 clients,
+``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x``, ``h = (-1, 2)``, H = 4, x0 = 1, stochastic gradients ``f_i'(x) + z`` with ``z ~ U(-sigma, sigma)``,
 sigma = 1; step clipping (``x <- x - min(eta, gamma/|g|) g``). Both CELGC (``local-clip``) and EPISODE
 (``episode``) are swept over eta x gamma x I x seeds for R = 500 rounds.
 

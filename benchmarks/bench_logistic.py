@@ -1,6 +1,6 @@
 """Performance benchmark: the CL Fig. 2(a) sweep (transition time vs stepsize over random separable sets).
 
-Work (CLAIMS.md section 2, LR-8): for each dimension d, ``sets`` random data sets (n = d points,
+Work (claim LR-8; Crawshaw, Liu, COLT 2026, Fig. 2(a)): for each dimension d, ``sets`` random data sets (n = d points,
 ``<x_i, e1> = 0.1``, orthogonal part uniform in the ball, ``problems.logistic_data.random_points``,
 normalised to ||x|| <= 1) x 8 stepsizes eta in {4, ..., 512}; GD on the mean logistic loss from w0 = 0 for
 T steps. Every engine does the same work per step: the margins ``a = Z w``, the loss in the log domain

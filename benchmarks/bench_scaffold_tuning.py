@@ -1,6 +1,6 @@
 """Performance benchmark: the Amplified SCAFFOLD tuning sweep on the synthetic instance.
 
-Work (CLAIMS.md section 1, claim AS-1): the Amplified SCAFFOLD synthetic objective in d = 4 (N = 2, H = 16,
+Work (claim AS-1; Crawshaw, Liu, NeurIPS 2024): the Amplified SCAFFOLD synthetic objective in d = 4 (N = 2, H = 16,
 lambda = 1, zeta = 16, sigma = 1, c = 1, mu = 1, L = 2; Gaussian noise on coordinate 3), cyclic
 participation (K = 2 groups, P = 480), S = 1, I = 10, R = 5000 rounds, objective logged every 100 rounds.
 The authors' tuning grids, as appropriate per method:

@@ -1,6 +1,8 @@
-"""Plain NumPy reference implementations of the federated methods of CLAIMS.md section 1.
+"""Plain NumPy reference implementations of the federated methods: Local SGD / FedAvg, CELGC (Liu, Zhuang,
+Lei, Liao, NeurIPS 2022), EPISODE (Crawshaw, Bao, Liu, ICLR 2023), clipped minibatch SGD and EPISODE++
+(Crawshaw, Bao, Liu, NeurIPS 2023).
 
-Written from the pseudocode in CLAIMS.md (sections 0 and 1), not from the Numba kernel: one Python
+Written from the papers' pseudocode and docs/conventions.md, not from the Numba kernel: one Python
 loop over rounds, one over clients, one over local steps, NumPy arithmetic per step. These functions
 are the oracle that ``tests/test_kernels_reference.py`` holds ``theorybench.kernels.federated``
 against.
@@ -9,7 +11,7 @@ Notation (the papers'): N clients, I local steps per round (``local_steps``), R 
 ``eta``, clipping parameter ``gamma``, server iterate ``x_r`` (round 0 is ``x0``), client local iterate
 ``y``.
 
-Clipping conventions (CLAIMS.md section 0):
+Clipping conventions (docs/conventions.md, section "Clipping conventions"):
 
 * ``"step"``: ``y <- y - min(eta, gamma/||g||) g``; clipped iff ``||g|| > gamma/eta``; a clipped step
   has length ``gamma``.
@@ -56,14 +58,14 @@ def poly_client_grads(coef_rows, d=1):
 
 
 def two_client_quadratic_grads(gamma=1.0, a1=None, a2=None):
-    """``f_i(x) = x^2/2 + a_i x`` with ``a_1 = -gamma-1``, ``a_2 = gamma+2`` (CLAIMS.md section 1)."""
+    """``f_i(x) = x^2/2 + a_i x`` with ``a_1 = -gamma-1``, ``a_2 = gamma+2`` (Liu, EPISODE talk, 2023)."""
     a1 = -gamma - 1.0 if a1 is None else a1
     a2 = gamma + 2.0 if a2 is None else a2
     return poly_client_grads([[0.0, a, 0.5] for a in (a1, a2)])
 
 
 def episode_quartic_grads(H=1.0, h=(-1.0, 2.0)):
-    """``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x`` with ``h = (-1, 2)`` (CLAIMS.md section 1)."""
+    """``f_i(x) = x^4 - 3x^3 - H h_i x^2 + x`` with ``h = (-1, 2)`` (EPISODE, ICLR 2023)."""
     return poly_client_grads([[0.0, 1.0, -H * hi, -3.0, 1.0] for hi in h])
 
 
@@ -146,7 +148,7 @@ def reference_run(algo, client_grads, x0, rounds, *, eta, gamma=np.inf, local_st
 
     algo: ``"fedavg"`` (Local SGD), ``"local-clip"`` (CELGC), ``"episode"`` (EPISODE) or
     ``"clipped-minibatch"``; client_grads: N callables ``grad f_i(x)`` (exact); x0: start;
-    rounds: R; eta, gamma, local_steps (I), convention: as in CLAIMS.md; noise_fn: see
+    rounds: R; eta, gamma, local_steps (I), convention: as in docs/conventions.md; noise_fn: see
     :func:`make_noise_fn` (None: deterministic); counts: an optional dict that receives
     ``"clipped"`` and ``"steps"``, the number of clipped updates and of updates (local steps, or
     server steps for clipped minibatch SGD). clients_per_round: S clients drawn per round with

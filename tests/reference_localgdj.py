@@ -1,7 +1,7 @@
 """Plain NumPy reference of Clip-LocalGDJ and FedAvg with local steps on the quartic instance
-(Demidovich et al., arXiv 2412.02781; CLAIMS.md section 1).
+(Demidovich et al., arXiv 2412.02781).
 
-Written from the pseudocode (CLAIMS.md and the authors' ``local_sgd_jump``), not from the Numba kernel:
+Written from the pseudocode (the paper's and the authors' ``local_sgd_jump``), not from the Numba kernel:
 one Python loop over rounds, one over clients, one over local steps, NumPy arithmetic per step. It is the
 oracle ``tests/test_localgdj.py`` holds ``theorybench.kernels.localgdj`` against.
 

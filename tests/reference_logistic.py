@@ -1,4 +1,5 @@
-"""Plain NumPy references for the logistic kernel, straight from the papers' pseudocode (CLAIMS.md section 2).
+"""Plain NumPy references for the logistic kernel, straight from the papers' pseudocode (Wu, Bartlett,
+Telgarsky, Yu, COLT 2024; Crawshaw, Woodworth, Liu, ICLR 2025; Tyurin 2025).
 
 GD: ``w_{t+1} = w_t - eta grad F(w_t)``, ``F(w) = (1/n) sum_i log(1 + exp(-<w, z_i>))``;
 Local GD: every client K steps ``u <- u - eta grad F_m(u)`` from w_r, then the mean;

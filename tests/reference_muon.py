@@ -1,5 +1,5 @@
-"""Plain NumPy references of the muon kernel's algorithms, straight from CLAIMS.md section 4's pseudocode
-(the oracle for ``theorybench.kernels.muon``)."""
+"""Plain NumPy references of the muon kernel's algorithms, straight from the pseudocode of Parshakova, Khaled,
+Crawshaw, Garrigos, Gower (arXiv 2605.08980) (the oracle for ``theorybench.kernels.muon``)."""
 import numpy as np
 
 from theorybench.geometry import newton_schulz, polar

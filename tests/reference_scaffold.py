@@ -1,6 +1,7 @@
-"""Plain NumPy reference implementations of Amplified SCAFFOLD and its baselines (CLAIMS.md section 1).
+"""Plain NumPy reference implementations of Amplified SCAFFOLD and its baselines (Crawshaw, Liu,
+NeurIPS 2024).
 
-Written from the pseudocode (CLAIMS.md and the authors' synthetic script as described in the docstring
+Written from the pseudocode (the paper's and the authors' synthetic script as described in the docstring
 of ``theorybench.kernels.scaffold``), not from the Numba kernel: a Python loop over rounds, one over the
 sampled clients, one over local steps, NumPy arithmetic per step. These functions are the oracle that
 ``tests/test_scaffold.py`` holds ``theorybench.kernels.scaffold`` against.

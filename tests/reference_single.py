@@ -1,6 +1,7 @@
 """Plain NumPy references of the single-machine methods and EF21 / normalized EF21, written from the
-pseudocode of CLAIMS.md section 3 (not from the kernel). ``grads``: list of callables ``grad f_i(x)``;
-``value``: ``f(x)`` (for Polyak); noise: ``noise_fn(i, k, d)`` as in ``reference_federated``.
+pseudocode of the papers named in ``theorybench.kernels.single`` (not from the kernel). ``grads``: list of
+callables ``grad f_i(x)``; ``value``: ``f(x)`` (for Polyak); noise: ``noise_fn(i, k, d)`` as in
+``reference_federated``.
 Returns the list of iterates x_0 .. x_T."""
 import math
 

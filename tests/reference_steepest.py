@@ -1,5 +1,6 @@
 """Plain NumPy references of the steepest kernel's algorithms (the oracle for ``theorybench.kernels.steepest``),
-written from CLAIMS.md section 4's geometry table and PyTorch's SGD-momentum pseudocode, with the model's
+written from docs/conventions.md's geometry table (section "Non-Euclidean geometry") and PyTorch's SGD-momentum
+pseudocode, with the model's
 gradient given as a function ``grad(w) -> (f, g)``."""
 import numpy as np
 

@@ -87,7 +87,7 @@ def test_reference_fedavg_matches_closed_form_on_quadratic():
 
 
 def test_reference_reproduces_ep1_and_ep2():
-    """Self-check of the reference on the claims' mechanism (CLAIMS.md EP-1, EP-2): gradient-clipped
+    """Self-check of the reference on the claims' mechanism (claims EP-1, EP-2): gradient-clipped
     CELGC is stuck at x = 0 exactly iff (I-1) eta gamma <= 1; EPISODE reaches x* = -1/2."""
     grads = ref.two_client_quadratic_grads(1.0)
     stuck = ref.reference_run("local-clip", grads, [0.0], 20, eta=0.5, gamma=1.0, local_steps=3,

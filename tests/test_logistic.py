@@ -1,5 +1,6 @@
 """The separable-logistic engine: kernel vs the NumPy reference, gradients, instances, margins, transition
-times, the log-domain loss, data files (CLAIMS.md section 2)."""
+times, the log-domain loss, data files (conventions: docs/conventions.md,
+section "Separable logistic regression")."""
 import json
 import math
 

@@ -51,7 +51,7 @@ def test_kernel_matches_reference(alg, sched, shape):
 
 
 def test_muon_on_diagonal_is_signed_momentum_3x4():
-    """Only the diagonal moves: exact-SVD Muon on a 3x4 matrix = signed momentum (CLAIMS.md, instances)."""
+    """Only the diagonal moves: exact-SVD Muon on a 3x4 matrix = signed momentum (Parshakova et al.)."""
     x0 = diag_start(1 + np.log(2), 1 - np.log(2), 3, 4)
     kw = dict(steps=3000, x0=x0, problem_settings=dict(c=0.05, m=3, n=4), beta=0.9, schedule="power", power=1.0)
     a = run("muon-counterexample", "muon", **kw)

@@ -1,4 +1,5 @@
-"""The certified (L0, L1) calculator against every row of CLAIMS.md's constants table (section 3), the
+"""The certified (L0, L1) calculator against every row of the constants table of
+docs/conventions.md (section "(L0,L1)-smoothness"), the
 certified grid against the closed forms, and the CLI."""
 import json
 import math
