@@ -9,6 +9,7 @@ full sizes (an attribute ``sizes``: a mapping ``{"quick": text, "full": text}``)
 by ``theorybench list --markdown --out docs/claims.md``; a test regenerates it and compares, so it never
 drifts from the registry. The statements live in the paper modules (``paper_checks/``), nowhere else."""
 import re
+import sys
 from importlib import metadata
 
 from .claims import FAIL, papers, select
@@ -39,8 +40,10 @@ def project_papers():
     everything = papers()
     modules = {ep.module for ep in metadata.entry_points(group="theorybench.papers")
                if ep.dist is not None and ep.dist.name == _PROJECT}
+    held = {id(v) for m in modules if m in sys.modules for v in vars(sys.modules[m]).values()}
     own = [p for p in everything.values()
-           if p.claims and all(getattr(c.check, "__module__", None) in modules for c in p.claims)]
+           if id(p) in held or (p.claims and all(getattr(c.check, "__module__", None) in modules
+                                                 for c in p.claims))]
     return sorted(own, key=lambda p: p.key)
 
 
