@@ -5,8 +5,9 @@ aliases; per claim: its id, reference in the paper (theorem, lemma, figure), sta
 expected verdict (with the reason of an expected FAIL) and, where the claim declares them, its quick and
 full sizes (an attribute ``sizes``: a mapping ``{"quick": text, "full": text}``).
 
-``docs/claims.md`` is this document for the papers this project ships (:func:`project_papers`), written
-by ``theorybench list --markdown --out docs/claims.md``; a test regenerates it and compares, so it never
+Without a selector the document covers the papers this project ships (:func:`project_papers`); another
+installed package's papers are named as selectors (their keys or aliases). ``docs/claims.md`` is the
+document without a selector, written by ``theorybench list --markdown --out docs/claims.md``; a test regenerates it and compares, so it never
 drifts from the registry. The statements live in the paper modules (``paper_checks/``), nowhere else."""
 import re
 import sys
