@@ -46,6 +46,14 @@ def test_sweep_csv(capsys, tmp_path):
     df = pd.read_csv(tmp_path / "s.csv")
     assert len(df) == 2 * 3 * 2 * 6
     assert {"H", "local_steps", "seed", "round", "loss", "grad_norm"} <= set(df.columns)
+    # what produced it: problem, method and every fixed (given or default) parameter, as columns
+    from theorybench import get_algorithm
+    from theorybench.problem import get_problem_family
+    assert list(df.columns[:2]) == ["problem", "method"]
+    assert set(df["problem"]) == {"episode-quartic"} and set(df["method"]) == {"local-clip"}
+    assert {p.name for p in get_algorithm("local-clip").params} <= set(df.columns)
+    assert {p.name for p in get_problem_family("episode-quartic").params} <= set(df.columns)
+    assert (df["gamma"] == get_algorithm("local-clip").resolve({})["gamma"]).all()
 
 
 @pytest.mark.parametrize("argv, word", [

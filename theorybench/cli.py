@@ -277,8 +277,8 @@ def cmd_sweep(args):
     print(f"sweep: {n} configurations ...", file=sys.stderr)
     sw = sweep(pf.name, alg.name, agrid, pgrid, seeds=args.seeds, rounds=args.rounds, steps=args.steps,
                problem_settings=pfixed, backend=args.backend, max_work=math.inf if args.allow_long else None,
-               record=[] if args.final_only else None, **afixed)  # --final-only records the ends only
-    df = sw.to_dataframe(every_record=not args.final_only)
+               record=[] if args.final_only else None, progress=None, **afixed)  # --final-only: the ends
+    df = _with_setup(sw.to_dataframe(every_record=not args.final_only), pf, alg, afixed, agrid)
     if args.out:
         from .atomic_io import atomic_to_csv
         atomic_to_csv(df, args.out, index=False)  # a killed sweep leaves the old file, never a partial one
@@ -286,6 +286,25 @@ def cmd_sweep(args):
     else:
         df.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _with_setup(df, pf, alg, afixed, agrid):
+    """The sweep's table with what it was run on in its first columns: ``problem``, ``method``, then
+    every problem parameter and hyperparameter held fixed (given or default) that is not a column yet,
+    so a CSV read back alone says what produced it. A problem parameter named like a hyperparameter
+    or ``seed`` is ``problem_<name>``, as in the sweep's axes."""
+    import pandas as pd
+    hyper = alg.resolve({**afixed, **{k: v[0] for k, v in agrid.items()}})
+    taken = {p.name for p in alg.params} | {"seed"}
+    setup = {"problem": pf.name, "method": alg.name}
+    for p in pf.params:
+        name = f"problem_{p.name}" if p.name in taken else p.name
+        if name not in df.columns:
+            setup[name] = p.default
+    for k, v in hyper.items():
+        if k not in df.columns and k not in agrid:
+            setup[k] = v
+    return pd.concat([pd.DataFrame({k: [v] * len(df) for k, v in setup.items()}, index=df.index), df], axis=1)
 
 
 MAX_SHARPNESS_EVALUATIONS = 10**5
@@ -321,17 +340,19 @@ def _log_long_jobs():
 
 def _run_claims(selectors, full, control, quiet, done=None):
     """Run the selected claims; ``done``: a list that receives each result as it finishes (what is kept
-    when Ctrl-C stops the run)."""
+    when Ctrl-C stops the run). Each result gets ``compile_seconds``: the part of its time Numba spent
+    compiling kernels (the first claim to need a kernel pays for it; later runs load it from the cache)."""
     from .claims import select
     from .report import Progress
     claims = select(selectors)
-    prog = Progress(len(claims), enabled=not quiet)
     results = [] if done is None else done
-    for c in claims:
-        prog.start(c.id)
-        r = c.run("full" if full else "quick", control=control)
-        results.append(r)
-        prog.finish(c.id, r.evidence.verdict)
+    with Progress(len(claims), enabled=not quiet, desc="check" if not full else "check --full") as prog:
+        for c in claims:
+            prog.start(c.id)
+            r = c.run("full" if full else "quick", control=control)
+            prog.finish(c.id, r.evidence.verdict)
+            r.compile_seconds = prog.compile_seconds(c.id)
+            results.append(r)
     return results
 
 

@@ -34,63 +34,105 @@ def provenance():
 
 
 class Progress:
-    """A one-line progress bar on stderr (one line per item when stderr is not a terminal)."""
+    """The progress of a list of claims: a bar with elapsed time and ETA on stderr (a terminal only; see
+    :mod:`theorybench.progress`), the claim under way, and "compiling kernels" while Numba compiles.
+    ``compile_seconds(label)``: the compile time inside that claim (Numba's compile events).
+    Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, total, enabled=True):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.tty = sys.stderr.isatty()
-        self.t0 = time.perf_counter()
+    def __init__(self, total, enabled=True, desc="claims"):
+        from .progress import Bar
+        self.total, self.done = total, 0
+        self.bar = Bar(total, desc=desc, unit="claim", enabled=None if enabled else False).__enter__()
+        self._c0, self._compile = 0.0, {}
 
     def start(self, label):
-        if self.enabled and self.tty:
-            bar = "#" * int(20 * self.done / max(self.total, 1))
-            sys.stderr.write(f"\r[{bar:<20}] {self.done}/{self.total} {label:<28}")
-            sys.stderr.flush()
+        self._c0 = self.bar.compile.now()
+        self.bar.label(label)
 
     def finish(self, label, status):
         self.done += 1
-        if not self.enabled:
-            return
-        if self.tty:
-            self.start(label)
-            if self.done == self.total:
-                sys.stderr.write("\r" + " " * 60 + "\r")
-        else:
-            sys.stderr.write(f"[{self.done}/{self.total}] {label}: {status} "
-                             f"({time.perf_counter() - self.t0:.1f} s)\n")
-        sys.stderr.flush()
+        c = self.bar.compile.now() - self._c0
+        self._compile[label] = c
+        if c >= 1.0:
+            self.bar.write(f"{label}: {status}; its time includes {c:.1f} s compiling kernels "
+                           "(cached on disk: later runs skip it)")
+        self.bar.update(1)
+
+    def compile_seconds(self, label):
+        return self._compile.get(label, 0.0)
+
+    def close(self):
+        self.bar.__exit__(None, None, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
-def _cut(s, n):
-    s = str(s)
-    return s if len(s) <= n else s[: n - 1] + "…"
+TABLE_WIDTH = 100
 
 
-def table(results):
-    """The terminal table: claim, reference, measured, predicted, verdict, seconds."""
-    rows = [("claim", "reference", "measured", "predicted", "verdict", "s")]
+def _wrap(text, width, first="", rest=""):
+    """``text`` wrapped to ``width`` columns, never cut (a word longer than a line is split across lines);
+    ``first``/``rest``: the indent of the first and of the following lines."""
+    import textwrap
+    return textwrap.wrap(str(text), width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=True, break_on_hyphens=False) or [first]
+
+
+def table(results, width=TABLE_WIDTH):
+    """The terminal table, at most ``width`` columns: claim, verdict, seconds, reference on one line;
+    measured and predicted on the lines below, wrapped, never truncated (ids and verdicts whole).
+    A time marked ``*`` includes compiling kernels (the first claim to need them pays; the cache
+    serves later runs)."""
+    head = []
     for r in results:
         v = r.evidence.verdict + ("" if r.as_expected else " (UNEXPECTED)")
         if r.expected == "FAIL" and r.as_expected:
             v += " (expected)"
         cid = r.claim.id + (" [control]" if r.control else "")
-        rows.append((cid, _cut(r.claim.reference, 28), _cut(r.evidence.measured, 60),
-                     _cut(r.evidence.predicted, 44), v, f"{r.seconds:.1f}"))
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+        c = getattr(r, "compile_seconds", 0.0)
+        head.append((cid, v, f"{r.seconds:.1f}" + ("*" if c >= 1.0 else ""), r))
+    wid = max([len("claim")] + [len(h[0]) for h in head])
+    wv = max([len("verdict")] + [len(h[1]) for h in head])
+    ws = max([len("s")] + [len(h[2]) for h in head])
+    wref = max(width - wid - wv - ws - 6, 20)
+    line = lambda a, b, c, d: f"{a:<{wid}}  {b:<{wv}}  {c:>{ws}}  {d}".rstrip()  # noqa: E731
+    out = [line("claim", "verdict", "s", "reference"), line("-" * wid, "-" * wv, "-" * ws, "-" * wref)]
+    indent = " " * 4
+    compiled = []
+    for cid, v, sec, r in head:
+        ref = _wrap(r.claim.reference, wref)
+        out.append(line(cid, v, sec, ref[0]))
+        out += [line("", "", "", more) for more in ref[1:]]
+        for key, text in (("measured", r.evidence.measured), ("predicted", r.evidence.predicted)):
+            out += _wrap(f"{key}: {text}", width, indent, indent + "  ")
+        if sec.endswith("*"):
+            compiled.append(f"{cid} {getattr(r, 'compile_seconds', 0.0):.1f} s")
+    if compiled:
+        out += [""] + _wrap("* includes compiling kernels (" + ", ".join(compiled) + "); they are cached on "
+                            "disk, so later runs skip it", width)
+    return "\n".join(out)
 
 
-def save_plots(results, outdir):
-    """Draw every evidence plot into ``outdir/<paper>/<name>.{png,pdf}``; return the PNG paths."""
+def save_plots(results, outdir, progress=None):
+    """Draw every evidence plot into ``outdir/<paper>/<name>.{png,pdf}``; return the PNG paths.
+    progress: a bar "drawing figures" (``None``: when stderr is a terminal)."""
     from .plotting import save
+    from .progress import Bar
     written = {}
-    for r in results:
-        for name, draw in r.evidence.plots.items():
-            stem = os.path.join(outdir, r.claim.paper, name + ("_control" if r.control else ""))
-            save(draw(), stem)
-            written.setdefault(r.claim.id, []).append(stem + ".png")
+    n = sum(len(r.evidence.plots) for r in results)
+    with Bar(n, desc="drawing figures", unit="fig", enabled=progress if n else False) as bar:
+        for r in results:
+            for name, draw in r.evidence.plots.items():
+                bar.label(f"{r.claim.id}: {name}")
+                stem = os.path.join(outdir, r.claim.paper, name + ("_control" if r.control else ""))
+                save(draw(), stem)
+                written.setdefault(r.claim.id, []).append(stem + ".png")
+                bar.update(1)
     return written
 
 
@@ -182,6 +224,7 @@ def as_json(results, prov):
     out = []
     for r in results:
         d = r.to_dict()
+        d["compile_seconds"] = round(getattr(r, "compile_seconds", 0.0), 3)  # part of "seconds"
         d["provenance"] = prov
         out.append(d)
     return out

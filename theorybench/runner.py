@@ -419,7 +419,7 @@ def _check_target(target):
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
           steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", executor=None,
-          max_memory=None, max_work=None, **fixed):
+          max_memory=None, max_work=None, progress=False, **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
@@ -434,7 +434,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     max_memory: bytes the recorded arrays may take (default 4 GiB or THEORYBENCH_MAX_MEMORY), a larger
     sweep is refused before it starts; max_work: the most client steps (configurations x rounds x local
     steps x clients) it may take (default :data:`DEFAULT_MAX_WORK`; ``math.inf``: no limit), see
-    :func:`check_work`; fixed: hyperparameters held fixed (a name may not also be an axis). Axes are in
+    :func:`check_work`; progress: a bar with elapsed time and ETA on stderr (``None``: when stderr is a
+    terminal; ``theorybench.progress``); fixed: hyperparameters held fixed (a name may not be an axis). Axes are in
     the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
@@ -497,6 +498,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
         record = sweep_record_schedule(R)
     targets = [_check_target(target(p, st)) if callable(target) else target for p, st in zip(problems, settings)]
     extra = {}
+    from .progress import sweep_executor
+    executor = sweep_executor(alg, problems, _record_rounds(record, R).size, progress, executor, max_memory)
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
                                    extra=extra, max_memory=max_memory)
     names, s = s.names, np.asarray(s)
