@@ -2,7 +2,7 @@
 
 The contract (used by researchers' scripts; keep it stable)::
 
-    theorybench list [NAME]
+    theorybench list [NAME] | theorybench list [PAPER ...] --markdown [--out FILE]
     theorybench run PROBLEM ALGORITHM [-p k=v ...] [-a k=v ...] (--rounds R | --steps T) [--x0 X]
                     [--seed S] [--json] [--plot FILE]
     theorybench sweep PROBLEM ALGORITHM [-p k=v1,v2 ...] [-a k=lo:hi ...] --rounds R [--seeds N] [--out CSV]
@@ -96,6 +96,14 @@ def _typed(param, values, owner):
 
 
 def cmd_list(args):
+    if args.markdown or args.out:  # the claims as Markdown (docs/claims.md): theorybench.claims_doc
+        if not args.markdown:
+            raise TheoryBenchError("--out FILE writes the Markdown document: add --markdown")
+        from .claims_doc import cmd_markdown
+        return cmd_markdown(args.name, args.out)
+    if len(args.name) > 1:
+        raise TheoryBenchError(f"list shows one NAME, got {len(args.name)}; several papers only with --markdown")
+    args.name = args.name[0] if args.name else None
     from .algorithms import ALGORITHMS
     from .claims import papers
     from .problem import problem_families
@@ -476,7 +484,10 @@ def build_parser():
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="problems, algorithms, claims, figures; or one of them in detail")
-    p.add_argument("name", nargs="?")
+    p.add_argument("name", nargs="*", help="a problem, algorithm, paper or claim (several papers with --markdown)")
+    p.add_argument("--markdown", action="store_true",
+                   help="the selected papers' claims as Markdown (none selected: this project's, docs/claims.md)")
+    p.add_argument("--out", metavar="FILE", help="with --markdown: write the document to FILE (atomically)")
     p.set_defaults(fn=cmd_list)
     for name, fn, hlp in (("run", cmd_run, "one trajectory"), ("sweep", cmd_sweep, "a grid of runs to a tidy CSV")):
         p = sub.add_parser(name, help=hlp)

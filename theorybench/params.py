@@ -153,7 +153,7 @@ def check_output_file(path, flag, extensions=None):
     path = os.fspath(path)
     if not path:
         raise TheoryBenchError(f"{flag} needs a file name, got an empty one")
-    if os.path.isdir(path):
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
         raise TheoryBenchError(f"{flag} {path!r} is a directory; give a file name inside it, e.g. "
                                f"{os.path.join(path, 'out' + (('.' + extensions[0]) if extensions else ''))!r}")
     if os.path.exists(path) and not os.path.isfile(path):

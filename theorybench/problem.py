@@ -8,7 +8,7 @@ from importlib import metadata
 import numpy as np
 
 from . import families
-from .errors import unknown
+from .errors import TheoryBenchError, unknown
 from .params import Param, resolve
 from .rng import NOISE_NAMES, NOISE_NONE
 
@@ -105,7 +105,16 @@ class ProblemFamily:
 
     def build(self, **given):
         settings = resolve(self.params, given, f"problem {self.name!r}")
-        problem = self.build_fn(**settings)
+        try:
+            with np.errstate(over="raise", invalid="raise"):  # an overflow while building: a clear error
+                problem = self.build_fn(**settings)
+        except TheoryBenchError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # e.g. constants past float64
+            shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if k in given)
+            raise TheoryBenchError(
+                f"problem {self.name!r} cannot be built with {shown or 'its defaults'}: {e} (values this "
+                "large or small leave float64; take them closer to the paper's)") from None
         problem.settings = settings
         return problem
 
