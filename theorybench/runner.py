@@ -287,6 +287,8 @@ def _run_chunk(algorithm, problems, settings, seeds, rounds, x0s, record, target
 def _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record, targets,
                      backend):
     """Cut the configurations into chunks, run them on ``executor``, concatenate in order."""
+    from .executors import check_executor
+    check_executor(executor)  # a ProcessPoolExecutor that forks is refused, with the fix (spawn)
     n = len(problems)
     if chunks is None:
         try:
