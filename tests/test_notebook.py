@@ -186,3 +186,91 @@ def test_to_xarray_without_xarray(monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)  # import xarray now raises ImportError
     with pytest.raises(TheoryBenchError, match=re.escape('pip install "theorybench[notebook]"')):
         _sweep().to_xarray()
+
+
+# ------------------------------------------------------------------ the explorer
+
+def test_control_specs_follow_the_declared_parameters():
+    from theorybench.algorithms import get_algorithm
+    from theorybench.explore import control_spec
+    from theorybench.problem import get_problem_family
+    hyper = {p.name: p for p in get_algorithm("local-clip").params}
+    kind, lo, hi = control_spec(hyper["eta"], 0.5)            # positive real: log scale, decades around 0.5
+    assert kind == "log" and lo < np.log10(0.5) - 1 and hi > np.log10(0.5) + 1
+    assert control_spec(hyper["local_steps"], 8)[0] == "int" and control_spec(hyper["local_steps"], 8)[1] == 1
+    assert control_spec(hyper["convention"], "step") == ("choice", ("step", "grad"))
+    quartic = {p.name: p for p in get_problem_family("episode-quartic").params}
+    kind, lo, hi, step = control_spec(quartic["sigma"], 1.0)  # sigma >= 0 (0 allowed): linear from 0
+    assert kind == "float" and lo == 0.0 and hi > 1.0 and step > 0
+    kind, lo, hi, _ = control_spec(quartic["x0"], 1.0)        # unbounded: linear around the value
+    assert kind == "float" and lo < 1.0 < hi
+    lemma = {p.name: p for p in get_problem_family("cl-lemma31").params}
+    kind, lo, hi = control_spec(lemma["gamma"], 0.1)          # clipped to the declared (0, 1/6)
+    assert kind == "log" and 10 ** hi <= lemma["gamma"].high
+    assert control_spec(hyper["eta"], 0.5, (0.1, 1.9))[0] == "float"   # less than a decade: linear
+    assert control_spec(hyper["eta"], 0.5, (1e-3, 1.0))[:3] == ("log", -3.0, 0.0)
+
+
+EP1_MAP = {"x": ("eta", [k / 8 for k in range(1, 16)]), "y": ("local_steps", [1, 2, 3, 4, 5]),
+           "statistic": lambda sw: np.abs(sw.x).max(axis=(-2, -1)) <= 1e-12, "label": "stuck"}
+
+
+def _ydata(ex, panel, k=0):
+    return np.asarray(ex.axes[panel].lines[k].get_ydata(), dtype=float)
+
+
+def test_explorer_headless_redraws_on_every_change():
+    w = pytest.importorskip("ipywidgets")
+    ex = tb.explore("two-client-quadratic", "local-clip", rounds=20, region=EP1_MAP,
+                    statistics={"max_r |x_r|": lambda r: np.abs(r.x).max()})
+    assert isinstance(ex, w.Widget)
+    kinds = {k: type(c).__name__ for k, c in ex.controls.items()}
+    assert kinds["eta"] == "FloatLogSlider" and kinds["local_steps"] == "IntSlider"
+    assert kinds["convention"] == "Dropdown" and kinds["x0"] == "FloatSlider" and "a1" not in kinds  # auto
+    assert ex.controls["clients_per_round"].max == 2  # S <= N = 2 clients
+
+    def expect(**kw):
+        settings = {"eta": ex.controls["eta"].value, "local_steps": ex.controls["local_steps"].value,
+                    "convention": ex.controls["convention"].value}
+        settings.update(kw)
+        gamma = ex.controls["gamma"].value  # one control sets the instance's and the clipping gamma
+        res = tb.run("two-client-quadratic", "local-clip", rounds=20, problem_settings={"gamma": gamma},
+                     gamma=gamma, **settings)
+        np.testing.assert_array_equal(_ydata(ex, "grad_norm"), res.grad_norm)
+        np.testing.assert_array_equal(_ydata(ex, "x"), res.x[:, 0])
+        np.testing.assert_array_equal(ex.result.x, res.x)
+        sw = tb.sweep("two-client-quadratic", "local-clip", grid={"eta": EP1_MAP["x"][1],
+                      "local_steps": EP1_MAP["y"][1]}, rounds=20, problem_settings={"gamma": gamma}, gamma=gamma,
+                      convention=settings["convention"])
+        np.testing.assert_array_equal(ex.region_values, EP1_MAP["statistic"](sw)[..., 0])
+        assert "max_r |x_r|" in ex.status.value
+        return res
+
+    png0 = ex.image.value
+    expect()
+    for name, value in (("eta", 0.5), ("local_steps", 2), ("convention", "grad"), ("gamma", 0.5),
+                        ("rounds", 40)):
+        before = _ydata(ex, "grad_norm").copy(), ex.image.value
+        ex.controls[name].value = value
+        if name == "rounds":
+            assert len(_ydata(ex, "grad_norm")) == 41 and ex.result.rounds[-1] == 40
+            break
+        expect()
+        assert ex.image.value != before[1]
+    assert ex.image.value != png0 and ex.error is None
+
+
+def test_explorer_fixed_values_errors_and_divergence(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    ex = tb.explore("two-client-quadratic", "fedavg", rounds=200, local_steps=1,
+                    ranges={"eta": (0.01, 100.0), "clients_per_round": (0, 5)})
+    assert "local_steps" not in ex.controls and ex.result.settings["local_steps"] == 1
+    ex.controls["eta"].value = 30.0          # far above 2/L: diverges, marked in the title
+    assert ex.result.diverged and f"diverged at round {ex.result.diverged_at}" in ex.axes["grad_norm"].get_title()
+    ex.controls["clients_per_round"].value = 5   # more than N = 2: the run's own error, shown, not raised
+    assert ex.result is None and "clients_per_round" in ex.error and "clients_per_round" in ex.status.value
+    with pytest.raises(TheoryBenchError, match="etaa"):
+        tb.explore("two-client-quadratic", "fedavg", etaa=0.1)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(TheoryBenchError, match=re.escape('pip install "theorybench[notebook]"')):
+        tb.explore("two-client-quadratic", "fedavg")
