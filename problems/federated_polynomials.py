@@ -4,7 +4,10 @@ Both instances are separable polynomials (family ``POLY``): client ``i``'s row o
 coefficients ``c_0, c_1, ...`` of ``f_i(x) = sum_k c_k x^k``.
 """
 import numpy as np
+from numba import njit
 
+from theorybench.declare import ObjectiveFamily, declare_family
+from theorybench.errors import TheoryBenchError
 from theorybench.families import POLY
 from theorybench.params import Param
 from theorybench.problem import Constant, Problem, register_problem
@@ -87,3 +90,58 @@ def episode_quartic(H, sigma, x0, N=2, noise="uniform", center="no"):
         "sigma": Constant(sigma, "paper: noise bound"),
     }
     return Problem("episode-quartic", POLY, params, 1, [x0], noise=noise, sigma=sigma, constants=consts)
+
+
+# ------------------------------------------------------------------ declared family (theorybench.declare)
+# The scalar polynomials above as a declared objective family: client i's row holds c_0, ..., c_K of
+# f_i(x) = sum_k c_k x^k (d = 1); the composed kernels inline these pieces.
+
+@njit(cache=True, inline="always")
+def poly1_value(c, x):
+    """``f_i(x) = sum_k c[k] x^k`` by Horner's rule, as ``0.0 + Horner`` (the engine's sum over coordinates
+    for d = 1, so the numbers are the generic kernel's, signed zeros included)."""
+    kp1 = c.shape[0]
+    v = c[kp1 - 1]
+    for k in range(kp1 - 2, -1, -1):
+        v = v * x + c[k]
+    return 0.0 + v
+
+
+@njit(cache=True, inline="always")
+def poly1_grad(c, x):
+    """``f_i'(x) = sum_k k c[k] x^(k-1)`` by Horner's rule (``theorybench.families._poly_grad`` for d = 1)."""
+    kp1 = c.shape[0]
+    if kp1 < 2:
+        return 0.0
+    v = (kp1 - 1) * c[kp1 - 1]
+    for k in range(kp1 - 2, 0, -1):
+        v = v * x + k * c[k]
+    return v
+
+
+def poly1_safe_radius(rows):
+    """``rho`` with ``|f_i(x)|, |f_i'(x)| <= M max(1, |x|)^K <= 1e149`` for ``|x| < rho``, where
+    ``M = max_i max(sum_k |c_k|, sum_k k |c_k|)``: inside it f and f' are finite and below the divergence
+    rule's 1e150 (a factor 10 covers Horner's rounding). 0 when no such radius exists."""
+    rows = np.asarray(rows, dtype=np.float64)
+    K = rows.shape[1] - 1
+    k = np.arange(K + 1)
+    M = float(max(np.abs(rows).sum(axis=1).max(), (k * np.abs(rows)).sum(axis=1).max()))
+    if not np.isfinite(M) or M >= 1e149:
+        return 0.0
+    if K == 0 or M == 0.0:
+        return 1e150
+    return max(1.0, (1e149 / M) ** (1.0 / K))
+
+
+def _poly1_rows(problem):
+    if problem.family != POLY:
+        raise TheoryBenchError(f"problem {problem.name!r} is not in the polynomial layout (family code "
+                               f"{problem.family})")
+    return problem.params
+
+
+POLY1 = declare_family(ObjectiveFamily(
+    "poly1", poly1_value, poly1_grad, problems=("two-client-quadratic", "episode-quartic"), rows=_poly1_rows,
+    safe_radius=poly1_safe_radius, code=POLY,
+    doc="scalar polynomials f_i(x) = sum_k c_k x^k (the two-client quadratic, the EPISODE quartic)"))

@@ -18,7 +18,8 @@ KERNELS = {"federated": "theorybench.kernels.federated",
            "muon": "theorybench.kernels.muon",
            "single": "theorybench.kernels.single",
            "logistic": "theorybench.kernels.logistic",
-           "steepest": "theorybench.kernels.steepest"}
+           "steepest": "theorybench.kernels.steepest",
+           "composed": "theorybench.compose"}  # declared methods (theorybench.declare), composed per combination
 # modules that declare algorithms (each calls register_algorithm on import); one per kernel family
 METHOD_MODULES = ("theorybench.methods.federated", "theorybench.methods.scaffold",
                   "theorybench.methods.localgdj",
@@ -80,6 +81,8 @@ def get_algorithm(name):
     if isinstance(name, Algorithm):
         return name
     if name not in ALGORITHMS:
+        load_method_entry_points()
+    if name not in ALGORITHMS:
         raise unknown("algorithm", name, ALGORITHMS)
     return ALGORITHMS[name]
 
@@ -89,6 +92,26 @@ def get_algorithm(name):
 def _load_methods():
     for name in METHOD_MODULES:
         importlib.import_module(name)
+
+
+_ENTRY_POINTS_LOADED = False
+
+
+def load_method_entry_points():
+    """Import the modules of the ``theorybench.methods`` entry-point group (a user's package declares its
+    methods there; each module calls ``theorybench.declare.register_method`` on import). Once per process;
+    a module that fails to import is reported with a warning, not a crash."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib import metadata
+    import warnings
+    for ep in metadata.entry_points(group="theorybench.methods"):
+        try:
+            ep.load()
+        except Exception as e:  # noqa: BLE001  (a broken third-party method must not break the engine)
+            warnings.warn(f"theorybench.methods entry point {ep.name!r} ({ep.value}) failed to load: {e}")
 
 
 _load_methods()

@@ -211,6 +211,10 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
                            if getattr(kernel_module(a.kernel), "accepts", _family_problem)(p)})
             raise TheoryBenchError(f"algorithm {alg.name!r} cannot run problem {p.name!r}; algorithms for it: "
                                    f"{', '.join(fits) or 'none'}")
+    from . import compose
+    if compose.routed(alg, problems, backend):  # a library method with declared pieces: its composed kernel
+        return interruptible(compose.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
+                             backend, extra)
     if hasattr(kmod, "run_batch_group"):
         return interruptible(kmod.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
                              backend, extra)

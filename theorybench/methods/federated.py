@@ -1,6 +1,10 @@
 """Federated methods with clipping (kernel ``theorybench.kernels.federated``): FedAvg, CELGC, EPISODE,
 clipped minibatch SGD, EPISODE++, naive parallel clipping. Shared hyperparameters are defined here."""
+import numpy as np
+from numba import njit
+
 from ..algorithms import Algorithm, register_algorithm
+from ..declare import Method, declare_method
 from ..params import Param
 
 ETA = Param("eta", 0.01, "stepsize eta", low=0.0, low_open=True)
@@ -38,3 +42,33 @@ for _a in [
               "Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"),
 ]:
     register_algorithm(_a)
+
+
+# ------------------------------------------------------------------ declared pieces (theorybench.declare)
+# CELGC as a declared method: the composed kernel (theorybench.compose) runs it on the problems in
+# ``route``; elsewhere the hand-written kernel above runs it.
+
+@njit(cache=True, inline="always")
+def celgc_step(y, g, eta, gamma, convention):
+    """CELGC local step (d = 1; ``convention``: 0 step, 1 grad), the operations of
+    ``kernels.common.is_clipped`` and ``step`` with ``||g|| = |g|``: clipped iff ``|g| > gamma/eta`` (step) or
+    ``|g| > gamma`` (grad); a clipped step is ``length g/|g|`` (length gamma, or eta gamma), which for a finite
+    g is exactly ``-+length``; otherwise ``y - eta g``. Returns ``(y, clipped)``."""
+    n = abs(g)
+    if convention == 0:
+        clip = n > gamma / eta
+        length = gamma
+    else:
+        clip = n > gamma
+        length = eta * gamma
+    if clip:
+        if n < np.inf:
+            return (y - length if g > 0.0 else y + length), True
+        return y - length * (g / n), True
+    return y - eta * g, False
+
+
+CELGC = declare_method(Method("local-clip", _CLIP, celgc_step, clipping=True,
+                              doc="CELGC: every local step clipped on the client's own stochastic gradient.",
+                              reference="Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
+                       route=("episode-quartic",))

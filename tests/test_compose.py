@@ -1,0 +1,324 @@
+"""Composed kernels (``theorybench.compose``) from declared pieces (``theorybench.declare``).
+
+* CELGC (``local-clip``) on ``episode-quartic`` runs through its composed kernel: bit-identical to the
+  generic ``federated`` kernel (trace and every statistic, diverging configurations included), equal to the
+  NumPy reference of ``tests/reference_federated.py`` (tolerance 0, see ``tests/tolerances.py``), the same on
+  1 and 2 threads.
+* The on-disk cache: a second process loads the kernel without compiling; editing a piece renames the module.
+* A user's method declared outside the engine (``tests/user_method_example.py``) runs through ``run`` and
+  ``sweep`` on the two scalar federated problems, equal to a NumPy reference written from its pseudocode; a
+  problem it does not fit, or a bad declaration, gets a clear error; the ``theorybench.methods`` entry points.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib import metadata
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+from numba import njit
+
+import theorybench as tb
+from theorybench import algorithms, compose, declare, rng
+from theorybench.errors import TheoryBenchError
+
+import reference_federated as ref
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def generic(monkeypatch):
+    """Within the test, ``local-clip`` runs on the generic kernel again."""
+    monkeypatch.delitem(declare.ROUTED, "local-clip")
+
+
+def _compare(a, b):
+    for k in ("x", "loss", "grad_norm"):
+        assert np.array_equal(getattr(a, k), getattr(b, k), equal_nan=True), k
+    assert set(a.stats) == set(b.stats)
+    for k in a.stats:
+        assert np.array_equal(a.stats[k], b.stats[k], equal_nan=True), k
+
+
+# ------------------------------------------------------------------------------------ routing, bit-identity
+
+def test_local_clip_on_episode_quartic_is_routed():
+    prob = tb.make_problem("episode-quartic")
+    alg = tb.get_algorithm("local-clip")
+    assert compose.routed(alg, [prob], "numba")
+    assert not compose.routed(alg, [prob], "numpy")
+    assert not compose.routed(alg, [tb.make_problem("two-client-quadratic")], "numba")  # exactly that combination
+    assert not compose.routed(tb.get_algorithm("episode"), [prob], "numba")
+
+
+SWEEP = dict(grid={"eta": [0.005, 0.02, 0.5], "gamma": [0.05, 6.0, 1e300], "convention": ["step", "grad"],
+                   "local_steps": [1, 8]},
+             problem_grid={"H": [1.0, 4.0]}, seeds=2, rounds=60)
+
+
+def test_composed_bit_identical_to_generic_kernel(monkeypatch):
+    """The whole sweep (dense record: every round), every statistic; eta = 0.5 unclipped diverges."""
+    a = tb.sweep("episode-quartic", "local-clip", record=list(range(61)), **SWEEP)
+    monkeypatch.delitem(declare.ROUTED, "local-clip")
+    b = tb.sweep("episode-quartic", "local-clip", record=list(range(61)), **SWEEP)
+    _compare(a, b)
+    div = a.stats["diverged_round"]
+    assert (div >= 0).any() and (div < 0).any(), "the grid must contain diverging and converging runs"
+    frac = a.stats["clipped_fraction"]
+    assert ((frac > 0) & (frac < 1)).any()
+
+
+def test_composed_bit_identical_sampling_targets_and_noise_models(monkeypatch):
+    """Client sampling (N = 5, S = 2), a truncated-Gaussian noise model, targets (a negative target stops
+    the run at the first running-average crossing), the default sparse record."""
+    kw = dict(grid={"eta": [0.01, 0.03], "clients_per_round": [0, 2]},
+              problem_settings={"N": 5, "noise": "truncated-gaussian", "H": 2.0}, seeds=3, rounds=80)
+    for target in (0.5, -1.0):
+        a = tb.sweep("episode-quartic", "local-clip", target=target, **kw)
+        with monkeypatch.context() as m:
+            m.delitem(declare.ROUTED, "local-clip")
+            b = tb.sweep("episode-quartic", "local-clip", target=target, **kw)
+        _compare(a, b)
+    assert (a.stats["first_average_below_target"] >= 0).any()
+    r1 = tb.run("episode-quartic", "local-clip", rounds=40, seed=3, problem_settings={"sigma": 0.0})
+    with monkeypatch.context() as m:
+        m.delitem(declare.ROUTED, "local-clip")
+        r2 = tb.run("episode-quartic", "local-clip", rounds=40, seed=3, problem_settings={"sigma": 0.0})
+    _compare(r1, r2)
+
+
+def test_cheap_statistics_mode_keeps_divergence_and_trace():
+    """Asking only for the statistics that need no f every round: f and f' only on recorded rounds (and
+    beyond the family's safe radius); the divergence round, the clipped fraction, max |x| and the recorded
+    trace are unchanged."""
+    probs, settings, seeds = [], [], []
+    for H in (1.0, 4.0):
+        p = tb.make_problem("episode-quartic", H=H)
+        for eta in (0.01, 0.3, 0.5):
+            for gamma in (0.05, 1e300):
+                for s in range(2):
+                    probs.append(p)
+                    settings.append(tb.get_algorithm("local-clip").resolve({"eta": eta, "gamma": gamma}))
+                    seeds.append(s)
+    rec = np.array([0, 7, 30, 60])
+    x0s = [p.x0 for p in probs]
+    alg = tb.get_algorithm("local-clip")
+    full = compose.run_batch_group(alg, probs, settings, seeds, 60, rec, x0s, None, "numba", {})
+    cheap = compose.run_batch_group(alg, probs, settings, seeds, 60, rec, x0s, None, "numba", {},
+                                    stats=("diverged_round", "clipped_fraction", "max_abs_x"))
+    for a, b in zip(full[:4], cheap[:4]):
+        assert np.array_equal(a, b, equal_nan=True)
+    names = list(compose.STAT_NAMES)
+    for k in ("diverged_round", "clipped_fraction", "max_abs_x"):
+        j = names.index(k)
+        assert np.array_equal(full[4][:, j], cheap[4][:, j]), k
+    assert np.isnan(cheap[4][:, names.index("min_grad_norm")]).all()
+    assert (full[4][:, 0] >= 0).any()
+
+
+@pytest.mark.parametrize("convention", ref.CONVENTIONS)
+@pytest.mark.parametrize("eta,gamma,I", [(0.01, 0.05, 8), (0.02, 0.1, 3), (0.005, 6.0, 5)])
+@pytest.mark.parametrize("H,seed", [(1.0, 0), (4.0, 7)])
+def test_composed_celgc_matches_numpy_reference(convention, eta, gamma, I, H, seed):
+    """Tolerance 0 (tests/tolerances.py, last paragraph): the same correctly rounded operations in the same
+    order (Horner = polyval, left-to-right sums, |g| for the 1-D norm, SplitMix64 uniform noise)."""
+    res = tb.run("episode-quartic", "local-clip", rounds=50, seed=seed, problem_settings={"H": H}, eta=eta,
+                 gamma=gamma, local_steps=I, convention=convention)
+    counts = {}
+    xs = ref.reference_run("local-clip", ref.episode_quartic_grads(H), [1.0], 50, eta=eta, gamma=gamma,
+                           local_steps=I, convention=convention,
+                           noise_fn=ref.make_noise_fn(rng.NOISE_UNIFORM, 1.0, seed), counts=counts)
+    assert not res.diverged
+    np.testing.assert_allclose(res.x, np.array(xs), rtol=0, atol=0)
+    assert res.stats["clipped_fraction"] == pytest.approx(counts["clipped"] / counts["steps"], rel=1e-15, abs=0)
+
+
+def test_thread_count_invariance():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one Numba thread only")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = tb.sweep("episode-quartic", "local-clip", **SWEEP)
+        numba.set_num_threads(2)
+        b = tb.sweep("episode-quartic", "local-clip", **SWEEP)
+    finally:
+        numba.set_num_threads(before)
+    _compare(a, b)
+
+
+# ------------------------------------------------------------------------------------ the cache
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from theorybench import compose, declare
+    import theorybench as tb
+    tb.make_problem("episode-quartic")  # the problem module declares the family
+    mod = compose.kernel(declare.METHODS["local-clip"], declare.FAMILIES["poly1"], 1, cache_dir=sys.argv[1])
+    res = tb.run("episode-quartic", "local-clip", rounds=3)  # the user cache: not the one under test
+    n = 2
+    out = [np.full((n, 2, 1), np.nan), np.full((n, 2), np.nan), np.full((n, 2), np.nan), np.zeros((n, 8))]
+    p = tb.make_problem("episode-quartic").params
+    mod.batch(np.stack([p, p]), np.array([[0.01, 0.05, 8, 0, 0]] * n, dtype=float), np.ones(n),
+              np.arange(n, dtype=np.int64), np.ones(n), np.ones(n), np.zeros(n), np.zeros(n), 5,
+              np.array([0, 5], dtype=np.int64), *out)
+    st = mod.batch.stats
+    print(json.dumps({"file": mod.__file__, "hits": sum(st.cache_hits.values()),
+                      "misses": sum(st.cache_misses.values()), "x": out[0][:, -1, 0].tolist()}))
+""")
+
+
+def test_second_process_loads_the_kernel_without_compiling(tmp_path):
+    env = dict(os.environ)
+    runs = []
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path)], env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    assert runs[0]["misses"] == 1 and runs[0]["hits"] == 0  # compiled, and cached next to the file
+    assert runs[1]["hits"] == 1 and runs[1]["misses"] == 0  # loaded, not compiled
+    assert runs[0]["file"] == runs[1]["file"] and runs[0]["x"] == runs[1]["x"]
+    name = Path(runs[0]["file"]).name
+    assert Path(runs[0]["file"]).parent == tmp_path and name.startswith("tbk_") and name.endswith(".py")
+
+
+@njit(inline="always")
+def celgc_step(y, g, eta, gamma, convention):
+    """A different CELGC step (no special case for a finite g): the same name, another code."""
+    n = abs(g)
+    thr = gamma / eta if convention == 0 else gamma
+    length = gamma if convention == 0 else eta * gamma
+    if n > thr:
+        return y - length * (g / n), True
+    return y - eta * g, False
+
+
+def test_module_name_is_the_hash_of_its_pieces():
+    from theorybench.methods.federated import CELGC
+    tb.make_problem("episode-quartic")
+    fam = declare.FAMILIES["poly1"]
+    name, text = compose.module_text(CELGC, fam, rng.NOISE_UNIFORM)
+    assert compose.module_text(CELGC, fam, rng.NOISE_UNIFORM)[0] == name  # deterministic
+    edited = declare.Method("local-clip", CELGC.params, celgc_step, clipping=True)
+    assert compose.module_text(edited, fam, rng.NOISE_UNIFORM)[0] != name  # a piece changed: a new module
+    assert compose.module_text(CELGC, fam, rng.NOISE_NONE)[0] != name      # another combination
+    assert compose.module_text(CELGC, fam, rng.NOISE_UNIFORM, stats=["diverged_round"])[0] != name
+    assert "def celgc_step" in text and "def poly1_grad" in text and "def healthy" in text
+    assert "import theorybench" not in text  # the module stands alone: only its own pieces key its cache
+
+
+# ------------------------------------------------------------------------------------ a user's method
+
+import user_method_example as user  # noqa: E402  (registers decay-clip-sgd; no engine file touched)
+
+
+def decay_clip_reference(client_grads, x0, rounds, eta, gamma0, local_steps, noise_fn=None):
+    """The pseudocode: round r from x_r, each client i runs I steps from y = x_r with g = grad f_i(y) + z,
+    gamma_r = gamma0/sqrt(r+1), y <- y - min(eta, gamma_r/|g|) g (a clipped step of length gamma_r along
+    g/|g|); x_{r+1} = the mean of the clients' y. Returns x_0..x_R and the clipped fraction."""
+    oracle = ref.StochasticOracle(client_grads, noise_fn)
+    x = np.asarray(x0, dtype=np.float64)
+    xs, clipped, steps = [x.copy()], 0, 0
+    for r in range(rounds):
+        gamma_r = gamma0 / np.sqrt(r + 1.0)
+        ys = []
+        for i in range(len(client_grads)):
+            y = x.copy()
+            for _ in range(local_steps):
+                g = oracle(i, y)
+                steps += 1
+                if np.abs(g[0]) > gamma_r / eta:
+                    clipped += 1
+                    y = y - gamma_r * (g / np.abs(g[0]))
+                else:
+                    y = y - eta * g
+            ys.append(y)
+        x = ref._mean(ys)
+        xs.append(x.copy())
+    return np.array(xs), clipped / steps
+
+
+@pytest.mark.parametrize("problem,settings,grads,noise", [
+    ("two-client-quadratic", {"gamma": 1.0}, ref.two_client_quadratic_grads(1.0), None),
+    ("episode-quartic", {"H": 4.0}, ref.episode_quartic_grads(4.0), (rng.NOISE_UNIFORM, 1.0)),
+])
+def test_user_method_matches_its_numpy_reference(problem, settings, grads, noise):
+    for eta, gamma0, I, seed in [(0.01, 0.5, 8, 0), (0.05, 2.0, 3, 5), (0.3, 1.0, 4, 1)]:
+        res = tb.run(problem, "decay-clip-sgd", rounds=40, seed=seed, problem_settings=settings, eta=eta,
+                     gamma0=gamma0, local_steps=I)
+        nf = None if noise is None else ref.make_noise_fn(noise[0], noise[1], seed)
+        xs, frac = decay_clip_reference(grads, res.x[0], 40, eta, gamma0, I, nf)
+        assert not res.diverged
+        # tolerance 0 (tests/tolerances.py, last paragraph): +, -, *, /, sqrt in the same order on both sides
+        np.testing.assert_allclose(res.x, xs, rtol=0, atol=0)
+        assert res.stats["clipped_fraction"] == pytest.approx(frac, rel=1e-15, abs=0)
+
+
+def test_user_method_sweeps_over_its_hyperparameters():
+    sw = tb.sweep("episode-quartic", "decay-clip-sgd", grid={"gamma0": [0.1, 1.0, 10.0], "local_steps": [2, 8]},
+                  seeds=4, rounds=100)
+    assert sw.dims == ("gamma0", "local_steps", "seed")
+    assert sw.x.shape[:3] == (3, 2, 4)
+    frac = sw.stats["clipped_fraction"]
+    assert (frac[0] > frac[2]).all()  # a smaller radius clips more often
+    sw2 = tb.sweep("two-client-quadratic", "decay-clip-sgd", problem_grid={"gamma": [0.5, 1.0]},
+                   grid={"gamma0": [0.5, 1.0]}, rounds=30)
+    assert np.isfinite(sw2.loss).all()
+
+
+def test_user_method_refuses_what_does_not_fit():
+    with pytest.raises(TheoryBenchError, match="cannot run problem"):
+        tb.run("quartic-points", "decay-clip-sgd", rounds=5)
+    with pytest.raises(TheoryBenchError, match="backend 'numpy' does not cover"):
+        tb.run("episode-quartic", "decay-clip-sgd", rounds=5, backend="numpy")
+    with pytest.raises(TheoryBenchError, match="gamma0"):
+        tb.run("episode-quartic", "decay-clip-sgd", rounds=5, gamma0=-1.0)
+    with pytest.raises(TheoryBenchError, match="taken"):
+        declare.register_method(declare.Method("local-clip", user.DECAY_CLIP_SGD.params, user.decay_clip_step))
+
+
+def test_bad_declarations_are_refused():
+    P = user.DECAY_CLIP_SGD.params
+
+    @njit
+    def step_with_unknown(y, g, rho):
+        return y - rho * g
+
+    with pytest.raises(TheoryBenchError, match="rho"):
+        declare.Method("bad", P, step_with_unknown)
+    with pytest.raises(TheoryBenchError, match="@njit"):
+        declare.Method("bad", P, lambda y, g, eta: y - eta * g)
+    with pytest.raises(TheoryBenchError, match="Param"):
+        declare.Method("bad", (("eta", 0.1),), user.decay_clip_step)
+    with pytest.raises(TheoryBenchError, match="taken by the oracle"):
+        declare.Method("bad", (tb.Param("g", 1.0, "clash"),), user.decay_clip_step)
+
+
+def test_methods_entry_point_group(monkeypatch, tmp_path):
+    """A package lists its method module in the ``theorybench.methods`` group; the engine imports it when
+    an unknown algorithm name is asked for."""
+    mod = tmp_path / "my_tb_methods.py"
+    mod.write_text((HERE / "user_method_example.py").read_text().replace('"decay-clip-sgd"', '"ep-decay-clip"'))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = metadata.EntryPoint(name="mine", value="my_tb_methods", group="theorybench.methods")
+    real = metadata.entry_points
+
+    def fake(**kw):
+        return [ep] if kw.get("group") == "theorybench.methods" else real(**kw)
+    monkeypatch.setattr(metadata, "entry_points", fake)
+    monkeypatch.setattr(algorithms, "_ENTRY_POINTS_LOADED", False)
+    try:
+        res = tb.run("two-client-quadratic", "ep-decay-clip", rounds=10)
+        assert res.algorithm == "ep-decay-clip" and np.isfinite(res.x).all()
+    finally:
+        algorithms.ALGORITHMS.pop("ep-decay-clip", None)
+        algorithms.VARIANTS.pop("ep-decay-clip", None)
+        declare.METHODS.pop("ep-decay-clip", None)
+        sys.modules.pop("my_tb_methods", None)

@@ -1,0 +1,455 @@
+"""Compose one specialised whole-trajectory kernel per combination (method, objective family, noise model,
+dimension class, statistics requested) from declared pieces (``theorybench.declare``), and cache it on disk.
+
+Mechanism (measured in ``benchmarks/bench_kernel_mechanisms.py``, variant (A)): the kernel is generated
+*source*. :func:`kernel` copies the source of every ``@njit`` piece, of every ``@njit`` function and numeric
+constant a piece uses (found through its globals), and a whole-trajectory template into one module text;
+writes it to ``<cache>/tbk_<sha256 of the text>.py`` (atomically, once) and imports it. Its functions have
+``cache=True``, so Numba caches the machine code next to that file and a new process loads it without
+compiling. The file name changes exactly when a piece, anything a piece uses, or the template changes in
+code; an edit anywhere else in the engine keeps the cache warm. Cache folder: ``$THEORYBENCH_KERNEL_CACHE``,
+else ``$XDG_CACHE_HOME/theorybench/kernels`` (``~/.cache/theorybench/kernels``).
+
+The generated kernel (d = 1, scalar iterate; notation of ``theorybench.declare``): no runtime dispatch in
+the step loop (the method's step, the family's gradient and the noise draw are inlined), the iterate and the
+local iterate are float64 scalars, hyperparameters are read once from one float vector with named slots
+(so a sweep over any of them is one call), ``prange`` over configurations (one configuration per thread:
+results do not depend on the thread count), the counter-based noise of ``theorybench.rng`` (client ``i``'s
+``k``-th draw: stream ``i``, counter ``k``), client sampling of ``theorybench.sampling``, and the divergence
+rule ``theorybench.kernels.common.healthy`` (its source is copied in). Statistics:
+
+* ``stats="all"`` (what ``run``/``sweep`` use): f and ||grad f|| every round and the eight running statistics
+  of ``kernels.common.STAT_NAMES``: the same numbers as the generic kernel, bit for bit.
+* ``stats`` naming only ``diverged_round``, ``clipped_fraction``, ``max_abs_x``: f and ||grad f|| only on
+  recorded rounds, or when ``|x_r|`` reaches the family's ``safe_radius`` (inside it the divergence rule
+  cannot fire, so the divergence round is unchanged); the other statistics are NaN.
+"""
+import ast
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import textwrap
+import threading
+import types as pytypes
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+from numba.core.dispatcher import Dispatcher
+
+from .algorithms import CHOICE_CODES
+from .atomic_io import atomic_write_text
+from .declare import STRUCTURE, family_for, get_method, METHODS, ROUTED
+from .errors import TheoryBenchError
+from .kernels.common import STAT_NAMES, healthy
+from .rng import NOISE_NONE, NOISE_UNIFORM, noise, uniform01
+from .sampling import available_clients, sample_clients
+
+N_STATS = len(STAT_NAMES)
+GN_STATS = frozenset({"min_grad_norm", "argmin_round", "first_below_target", "grad_norm_sum",
+                      "first_average_below_target"})
+CHEAP_STATS = frozenset({"diverged_round", "clipped_fraction", "max_abs_x"})
+_ALLOWED_MODULES = {"numpy": "np", "math": "math"}
+_KEPT_OPTIONS = ("inline", "fastmath", "error_model", "boundscheck")
+
+
+@njit(cache=True, inline="always")
+def uniform_noise(scale, seed, stream, counter):
+    """``theorybench.rng.noise(NOISE_UNIFORM, ...)`` without the dispatch: ``scale (1 - 2u)``."""
+    if scale == 0.0:
+        return 0.0
+    return scale * (1.0 - 2.0 * uniform01(seed, stream, counter))
+
+
+def default_kernel_cache():
+    """``$THEORYBENCH_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/theorybench/kernels`` (``~/.cache/...``)."""
+    env = os.environ.get("THEORYBENCH_KERNEL_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "theorybench" / "kernels"
+
+
+# ----------------------------------------------------------------------------------- source collection
+
+def _const_expr(value, where):
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, np.integer):
+        return f"np.{type(value).__name__}({int(value)})"
+    if isinstance(value, np.floating):
+        return f"np.{type(value).__name__}(float({float(value)!r}))"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if np.isfinite(value) else f"float({repr(value)!r})"
+    raise TheoryBenchError(f"{where} uses a global of type {type(value).__name__}: pieces may use numbers, "
+                           "numpy (as np), math and @njit functions only")
+
+
+def _function_text(disp):
+    """The function's code without decorators (comments dropped, docstring kept), decorated again with
+    ``cache=True`` and the Numba options that change its compilation."""
+    node = ast.parse(textwrap.dedent(inspect.getsource(disp.py_func))).body[0]
+    node.decorator_list = []
+    opts = [f"{k}={disp.targetoptions[k]!r}" for k in _KEPT_OPTIONS if disp.targetoptions.get(k) is not None]
+    return f"@njit({', '.join(['cache=True'] + opts)})\n{ast.unparse(node)}"
+
+
+def _collect(roots):
+    """Every ``@njit`` function reachable from ``roots`` through globals (dependencies first), the numeric
+    constants they read, and the modules (numpy, math) they name."""
+    funcs, order, consts, modules = {}, [], {}, set()
+
+    def visit(disp):
+        py = disp.py_func
+        name = py.__name__
+        if name in funcs:
+            if funcs[name] is not py:
+                raise TheoryBenchError(f"two different pieces are named {name!r} ({funcs[name].__module__} and "
+                                       f"{py.__module__}): rename one")
+            return
+        funcs[name] = py
+        cv = inspect.getclosurevars(py)
+        if cv.nonlocals:
+            raise TheoryBenchError(f"piece {name!r} closes over {sorted(cv.nonlocals)}: pieces must be "
+                                   "module-level functions")
+        for gname, val in sorted(cv.globals.items()):
+            if isinstance(val, Dispatcher):
+                if val.py_func.__name__ != gname:
+                    raise TheoryBenchError(f"piece {name!r} calls {val.py_func.__name__!r} under the alias "
+                                           f"{gname!r}: call @njit functions by their own name")
+                visit(val)
+            elif isinstance(val, pytypes.ModuleType):
+                if _ALLOWED_MODULES.get(val.__name__) != gname:
+                    raise TheoryBenchError(f"piece {name!r} uses module {val.__name__!r} as {gname!r}: pieces "
+                                           "may use numpy (as np) and math only")
+                modules.add(val.__name__)
+            else:
+                expr = _const_expr(val, f"piece {name!r}")
+                if consts.setdefault(gname, expr) != expr:
+                    raise TheoryBenchError(f"the constant {gname!r} has two values among the pieces")
+        order.append(disp)
+
+    for d in roots:
+        visit(d)
+    clash = set(consts) & set(funcs)
+    if clash:
+        raise TheoryBenchError(f"names used both as constants and as functions: {sorted(clash)}")
+    return order, consts, modules
+
+
+# ----------------------------------------------------------------------------------- the template
+
+def _int_param(method, name):
+    p = next((q for q in method.params if q.name == name), None)
+    return p is not None and p.kind in ("int", "choice")
+
+
+def _template(method, family, noise_kind, every_round):
+    """The whole-trajectory module code (after the pieces) for one combination."""
+    slots = method.slots()
+    unpack = []
+    for name, s in slots.items():
+        unpack.append(f"    hp_{name} = int(h[{s}])" if _int_param(method, name) else f"    hp_{name} = h[{s}]")
+    steps = "hp_local_steps" if "local_steps" in slots else "1"
+    S = "hp_clients_per_round" if "clients_per_round" in slots else "0"
+    oracle = {"y": "y", "g": "g", "r": "(r - 1)", "k": "k", "i": "i"}
+    args = ", ".join(oracle.get(a, f"hp_{a}") for a in method.step_args())
+    step_name = method.step.py_func.__name__
+    if method.clipping:
+        step_lines = (f"                y, cl = {step_name}({args})\n"
+                      "                if cl:\n"
+                      "                    clipped += 1\n"
+                      "                decisions += 1\n")
+    else:
+        step_lines = f"                y = {step_name}({args})\n"
+    if noise_kind == NOISE_NONE:
+        draw = "0.0"
+    elif noise_kind == NOISE_UNIFORM:
+        draw = "uniform_noise(nscale, seed, i, cnt)"
+    else:
+        draw = f"noise({int(noise_kind)}, nscale, seed, i, cnt)"
+    value, grad = family.value.py_func.__name__, family.grad.py_func.__name__
+    gn_block = ("    if gn < st[1]:\n        st[1] = gn\n        st[2] = r\n"
+                "    if st[5] < 0 and gn <= level:\n        st[5] = r\n"
+                "    st[6] += gn\n"
+                "    if st[7] < 0 and st[6] <= level * (r + 1):\n        st[7] = r\n") if every_round else ""
+    early = ("    if target < 0.0 and st[7] >= 0:\n        _fill_nan1(p, out_x, out_loss, out_gn)\n"
+             "        return -1\n") if every_round else ""
+    gate = ("" if every_round else
+            "    if xmax < rho and not (p < rec.shape[0] and rec[p] == r):\n"
+            "        st[4] = max(st[4], xmax)\n"
+            "        return p\n")
+    init = ("    st[0] = -1.0\n    st[1] = np.inf\n    st[2] = 0.0\n    st[3] = 0.0\n    st[4] = 0.0\n"
+            "    st[5] = -1.0\n    st[6] = 0.0\n    st[7] = -1.0\n") if every_round else (
+            "    for j in range(st.shape[0]):\n        st[j] = np.nan\n    st[0] = -1.0\n    st[3] = 0.0\n"
+            "    st[4] = 0.0\n")
+    return f'''
+MODE_EVERY_ROUND = {bool(every_round)!r}
+
+
+@njit(cache=True, inline="always")
+def _fill_nan1(p, out_x, out_loss, out_gn):
+    while p < out_loss.shape[0]:
+        out_loss[p] = np.nan
+        out_gn[p] = np.nan
+        out_x[p, 0] = np.nan
+        p += 1
+
+
+@njit(cache=True, inline="always")
+def _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st):
+    """x_r observed: f(x_r) = mean_i f_i(x_r), |f'(x_r)|, the divergence rule, the running statistics,
+    the record. Returns the next record position, or -1 when the run ends here."""
+    xmax = abs(x)
+{gate}    n = params.shape[0]
+    val = 0.0
+    gs = 0.0
+    for i in range(n):
+        val += {value}(params[i], x)
+        gs += {grad}(params[i], x)
+    loss = val / n
+    gn = abs(gs / n)
+    if not healthy(xmax, loss, gn, st[4] if r > 0 else np.inf):
+        st[0] = r
+        _fill_nan1(p, out_x, out_loss, out_gn)
+        return -1
+    level = abs(target)
+    st[4] = max(st[4], xmax)
+{gn_block}    if p < rec.shape[0] and rec[p] == r:
+        out_loss[p] = loss
+        out_gn[p] = gn
+        out_x[p, 0] = x
+        p += 1
+{early}    return p
+
+
+@njit(cache=True)
+def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x, out_loss, out_gn, st):
+    """One configuration: {method.name} on {family.name}, {rounds_doc(noise_kind)}."""
+    n = params.shape[0]
+{chr(10).join(unpack)}
+    steps = {steps}
+    S = {S}
+    noisy = nm != 0.0
+    counters = np.zeros(n, dtype=np.int64)
+    avail = np.empty(n, dtype=np.int64)
+    chosen = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        chosen[q] = q
+    clipped = 0
+    decisions = 0
+{init}    x = x0
+    p = _observe1(params, x, 0, target, rho, rec, 0, out_x, out_loss, out_gn, st)
+    for r in range(1, rounds + 1):
+        if p < 0:
+            break
+        ns = n
+        if S > 0 and S < n:
+            m = available_clients(0, n, 1, 1, r, avail)
+            ns = sample_clients(seed, r, avail, m, S, chosen)
+        acc = 0.0
+        for q in range(ns):
+            i = chosen[q]
+            c = params[i]
+            y = x
+            cnt = counters[i]
+            for k in range(steps):
+                g = {grad}(c, y)
+                if noisy:
+                    g += {draw}
+                cnt += 1
+{step_lines}            counters[i] = cnt
+            acc += y
+        x = acc / ns
+        p = _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st)
+    st[3] = clipped / decisions if decisions > 0 else 0.0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def batch(params, hyper, x0, seeds, nscale, nmask, target, rho, rounds, rec, out_x, out_loss, out_gn, out_stats):
+    """prange over configurations b; one configuration per thread."""
+    for b in prange(hyper.shape[0]):
+        trajectory(params[b], hyper[b], x0[b], seeds[b], nscale[b], nmask[b], target[b], rho[b], rounds, rec,
+                   out_x[b], out_loss[b], out_gn[b], out_stats[b])
+'''
+
+
+def rounds_doc(noise_kind):
+    from .rng import NOISE_NAMES
+    names = {v: k for k, v in NOISE_NAMES.items()}
+    return f"noise {names.get(int(noise_kind), noise_kind)}, d = 1"
+
+
+# ----------------------------------------------------------------------------------- generation, cache
+
+_LOCK = threading.Lock()
+_LOADED = {}   # module name -> module
+_BY_KEY = {}   # (pieces' identities, noise, mode, folder) -> module
+
+
+def _mode(stats):
+    if isinstance(stats, str):
+        if stats != "all":
+            raise TheoryBenchError(f"parameter 'stats' must be 'all' or a list of statistic names, got {stats!r}")
+        return True
+    stats = set(stats)
+    bad = sorted(stats - set(STAT_NAMES))
+    if bad:
+        raise TheoryBenchError(f"unknown statistic(s) {bad}; known: {', '.join(STAT_NAMES)}")
+    return bool(stats & GN_STATS)
+
+
+def module_text(method, family, noise_kind, stats="all"):
+    """``(module name, text)`` of the kernel for this combination (nothing is written or compiled)."""
+    every = _mode(stats)
+    roots = [method.step, family.value, family.grad, healthy, available_clients, sample_clients]
+    if noise_kind == NOISE_UNIFORM:
+        roots.append(uniform_noise)
+    elif noise_kind != NOISE_NONE:
+        roots.append(noise)
+    order, consts, modules = _collect(roots)
+    taken = {d.py_func.__name__ for d in order}
+    for own in ("_fill_nan1", "_observe1", "trajectory", "batch"):
+        if own in taken:
+            raise TheoryBenchError(f"a piece is named {own!r}, a name the kernel template uses: rename it")
+    parts = ["import numpy as np"] + (["import math"] if "math" in modules else []) + [
+        "from numba import njit, prange", ""]
+    parts += [f"{k} = {v}" for k, v in sorted(consts.items())]
+    parts += ["", ""] + [_function_text(d) + "\n\n" for d in order]
+    parts.append(_template(method, family, noise_kind, every))
+    body = "\n".join(parts)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    header = ("# Generated by theorybench.compose; do not edit (the file name is the sha256 of the code below).\n"
+              f"# method {method.name!r}: step {method.step.py_func.__module__}.{method.step.py_func.__qualname__}\n"
+              f"# family {family.name!r}: {family.value.py_func.__module__}.{family.value.py_func.__qualname__}, "
+              f"{family.grad.py_func.__qualname__}\n")
+    return f"tbk_{digest[:40]}", header + body
+
+
+def kernel(method, family, noise_kind, stats="all", cache_dir=None):
+    """The composed kernel module for (``method``, ``family``, ``noise_kind``, d = 1, ``stats``): generated,
+    written to the cache folder once, imported; its ``batch`` is the kernel (see the module docstring)."""
+    folder = Path(cache_dir) if cache_dir is not None else default_kernel_cache()
+    # the pieces themselves (hashed by identity, kept alive by the key) and what shapes the template
+    key = (method.name, method.step, method.params, method.clipping, family.name, family.value, family.grad,
+           int(noise_kind), _mode(stats), str(folder))
+    with _LOCK:
+        mod = _BY_KEY.get(key)
+        if mod is not None:
+            return mod
+        name, text = module_text(method, family, noise_kind, stats)
+        mod = _LOADED.get(name)
+        if mod is None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{name}.py"
+                if not path.exists() or path.read_text() != text:  # never rewritten: Numba keys on its mtime
+                    atomic_write_text(path, text)
+            except OSError as e:
+                raise TheoryBenchError(f"cannot write the kernel cache folder {str(folder)!r} ({e.strerror}); "
+                                       "set THEORYBENCH_KERNEL_CACHE to a writable folder") from None
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+            _LOADED[name] = mod
+        _BY_KEY[key] = mod
+        return mod
+
+
+# ----------------------------------------------------------------------------------- the runner's side
+
+def pack(method, settings):
+    """The float vector of validated ``settings`` in the method's slots (a choice as its code)."""
+    h = np.empty(len(method.params))
+    for k, p in enumerate(method.params):
+        v = settings.get(p.name, p.default)
+        if p.kind == "choice":
+            v = CHOICE_CODES[p.name][v] if p.name in CHOICE_CODES else list(p.choices).index(v)
+        if v is None:
+            raise TheoryBenchError(f"hyperparameter {p.name!r} of {method.name!r} has no value")
+        h[k] = float(v)
+    return h
+
+
+def accepts(problem):
+    """A declared family serves ``problem`` (the runner's test for the composed algorithms)."""
+    try:
+        family_for(problem)
+    except TheoryBenchError:
+        return False
+    return True
+
+
+def routed(alg, problems, backend):
+    """Whether this batch of a library algorithm runs through its composed kernel (declare.ROUTED)."""
+    names = ROUTED.get(alg.name)
+    return (backend == "numba" and names is not None and alg.name in METHODS and len(problems) > 0
+            and all(p.name in names and accepts(p) for p in problems))
+
+
+def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra, stats="all",
+                    cache_dir=None):
+    """The runner's hook: configurations grouped by (family, parameter shape, noise model), one composed
+    kernel call per group. Returns ``(rec, x, loss, grad_norm, stats)`` like ``runner._run_batch``."""
+    method = get_method(alg.name)
+    if backend != "numba":
+        raise TheoryBenchError(f"backend {backend!r} does not cover the declared method {alg.name!r}; use "
+                               "backend='numba'")
+    n = len(problems)
+    fams = {}
+    for p in problems:
+        if id(p) not in fams:
+            fams[id(p)] = family_for(p)
+    nrec = rec.size
+    out_x = np.full((n, nrec, 1), np.nan)
+    out_loss = np.full((n, nrec), np.nan)
+    out_g = np.full((n, nrec), np.nan)
+    out_s = np.zeros((n, N_STATS))
+    targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
+    rows_of = {}
+    groups = {}
+    for c, p in enumerate(problems):
+        fam = fams[id(p)]
+        if id(p) not in rows_of:
+            rows_of[id(p)] = np.ascontiguousarray(fam.rows(p), dtype=np.float64)
+        groups.setdefault((fam.name, rows_of[id(p)].shape, p.noise_code), []).append(c)
+    rec = np.ascontiguousarray(rec, dtype=np.int64)
+    for (fname, _, ncode), idx in groups.items():
+        fam = fams[id(problems[idx[0]])]
+        mod = kernel(method, fam, ncode, stats, cache_dir)
+        idx = np.asarray(idx)
+        params = np.stack([rows_of[id(problems[c])] for c in idx])
+        hyper = np.stack([pack(method, settings[c]) for c in idx])
+        x0 = np.asarray([float(np.asarray(x0s[c], dtype=np.float64).reshape(-1)[0]) for c in idx])
+        sd = np.asarray([seeds[c] for c in idx], dtype=np.int64)
+        ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
+        nm = np.asarray([problems[c].noise_mask[0] for c in idx], dtype=np.float64)
+        tg = np.ascontiguousarray(targets[idx], dtype=np.float64)
+        if stats == "all" or fam.safe_radius is None:
+            rho = np.zeros(idx.size)
+        else:
+            rho = np.asarray([min(float(fam.safe_radius(rows_of[id(problems[c])])), 1e150) for c in idx])
+        whole = len(groups) == 1
+        ox = out_x if whole else np.full((idx.size, nrec, 1), np.nan)
+        ol = out_loss if whole else np.full((idx.size, nrec), np.nan)
+        og = out_g if whole else np.full((idx.size, nrec), np.nan)
+        os_ = out_s if whole else np.zeros((idx.size, N_STATS))
+        mod.batch(params, hyper, x0, sd, ns, nm, tg, rho, int(rounds), rec, ox, ol, og, os_)
+        if not whole:
+            out_x[idx] = ox
+            out_loss[idx] = ol
+            out_g[idx] = og
+            out_s[idx] = os_
+    extra["stat_names"] = STAT_NAMES
+    return rec, out_x, out_loss, out_g, out_s
+
+
+STAT_NAMES = STAT_NAMES
+SLOTS = ()        # the composed algorithms pack their own vector (pack)
+DEFAULTS = {}
+__all__ = ["kernel", "module_text", "pack", "run_batch_group", "default_kernel_cache", "STRUCTURE"]

@@ -1,0 +1,195 @@
+"""Declared pieces: a method and an objective family, each a few small Numba functions that the engine
+composes into one specialised whole-trajectory kernel per combination (``theorybench.compose``).
+
+**Method** (local-update template; scalar iterate, d = 1, in this version). In the papers' notation,
+round ``r = 0, ..., R-1`` starts from the server iterate ``x_r``; each client ``i`` of the round's sample
+``S_r`` runs ``I`` local steps from ``y = x_r``::
+
+    for k = 0, ..., I-1:
+        g = grad f_i(y) + z_{i,k}                 (the oracle: the family's gradient, the noise model's draw)
+        y = step(y, g, <hyperparameters>, r, k, i)
+    x_{r+1} = (1/|S_r|) sum_{i in S_r} y_i
+
+``step`` is an ``@njit`` function whose argument names say what it reads: ``y`` (the local iterate),
+``g`` (the stochastic gradient), ``r`` (the round, from 0), ``k`` (the local step, from 0), ``i`` (the
+client), and any of the method's hyperparameters by name (a ``Param``; ``int`` and ``choice``
+hyperparameters arrive as integers, a choice as the index of its value in ``choices``, or the engine's
+code for the shared names ``convention``). It returns the new ``y``; a method declared with
+``clipping=True`` returns ``(y, clipped)`` and every local step counts as one clipping decision (the
+statistic ``clipped_fraction``). The hyperparameters ``local_steps`` (I) and ``clients_per_round``
+(S, 0: all) structure the round when the method declares them (else I = 1, all clients).
+
+**Objective family** (``ObjectiveFamily``): ``value(c, x)`` and ``grad(c, x)`` of one client's objective
+``f_i`` from its parameter row ``c`` (``@njit``, scalar x), how a problem's parameters map to those rows
+(``rows(problem)``), which registered problems it serves, and optionally ``safe_radius(rows)``: a radius
+``rho`` with ``|f(x)|, |f'(x)| < 1e150`` for ``|x| < rho``, which lets a kernel that records sparsely skip
+f and f' on unrecorded rounds without changing the divergence rule (``kernels.common.healthy``).
+
+A user declares a method in a notebook or a package with :class:`Method` and :func:`register_method`; it
+then runs through ``theorybench.run`` / ``sweep`` on every problem a registered family serves."""
+from dataclasses import dataclass, field
+import inspect
+
+from numba.core.dispatcher import Dispatcher
+
+from .errors import TheoryBenchError, unknown
+from .params import Param
+
+ORACLE_ARGS = ("y", "g", "r", "k", "i")
+STRUCTURE = ("local_steps", "clients_per_round")
+
+
+def _need_njit(fn, what):
+    if not isinstance(fn, Dispatcher):
+        raise TheoryBenchError(f"{what} must be an @njit function (numba.njit), got {type(fn).__name__}")
+    return fn
+
+
+@dataclass(frozen=True)
+class Method:
+    """A local-update method: ``name``, hyperparameters ``params`` (``Param``: default, range, choices,
+    meaning), the local ``step`` (``@njit``, see the module docstring), ``clipping`` (``step`` returns
+    ``(y, clipped)``), a docstring and the paper it comes from."""
+    name: str
+    params: tuple
+    step: object
+    clipping: bool = False
+    doc: str = ""
+    reference: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise TheoryBenchError(f"a method needs a name (a non-empty string), got {self.name!r}")
+        object.__setattr__(self, "params", tuple(self.params))
+        for p in self.params:
+            if not isinstance(p, Param):
+                raise TheoryBenchError(f"method {self.name!r}: hyperparameters must be theorybench.Param, "
+                                       f"got {p!r:.100}")
+            if p.kind not in ("float", "int", "choice"):
+                raise TheoryBenchError(f"method {self.name!r}: hyperparameter {p.name!r} has kind {p.kind!r}; "
+                                       "a kernel takes float, int or choice hyperparameters")
+            if p.name in ORACLE_ARGS:
+                raise TheoryBenchError(f"method {self.name!r}: hyperparameter name {p.name!r} is taken by the "
+                                       f"oracle ({', '.join(ORACLE_ARGS)})")
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise TheoryBenchError(f"method {self.name!r}: a hyperparameter is declared twice: {names}")
+        _need_njit(self.step, f"method {self.name!r}: step")
+        self.step_args()
+
+    def slots(self):
+        """``{hyperparameter: slot}`` of the packed float vector (declaration order)."""
+        return {p.name: k for k, p in enumerate(self.params)}
+
+    def step_args(self):
+        """The step's argument names, checked against the oracle's names and the hyperparameters."""
+        sig = inspect.signature(self.step.py_func)
+        args = list(sig.parameters)
+        known = set(ORACLE_ARGS) | set(self.slots())
+        bad = [a for a in args if a not in known]
+        if bad:
+            raise TheoryBenchError(
+                f"method {self.name!r}: step argument(s) {bad} are neither oracle values ({', '.join(ORACLE_ARGS)}) "
+                f"nor declared hyperparameters ({', '.join(self.slots()) or 'none'})")
+        for a in ("y", "g"):
+            if a not in args:
+                raise TheoryBenchError(f"method {self.name!r}: step must take {a!r} (the local iterate y and the "
+                                       "stochastic gradient g)")
+        return args
+
+
+@dataclass(frozen=True)
+class ObjectiveFamily:
+    """An objective family for the kernels (scalar iterate): ``value(c, x)``, ``grad(c, x)`` (``@njit``),
+    ``problems`` (registered problem names whose layout it reads), ``rows(problem) -> (N, n_par)`` array,
+    ``safe_radius(rows) -> float`` (optional, see the module docstring)."""
+    name: str
+    value: object
+    grad: object
+    problems: tuple
+    rows: object
+    safe_radius: object = None
+    doc: str = ""
+    dim: int = field(default=1)
+    code: int | None = None   # the engine family code of the problems' parameter rows (None: not checked)
+
+    def __post_init__(self):
+        _need_njit(self.value, f"family {self.name!r}: value")
+        _need_njit(self.grad, f"family {self.name!r}: grad")
+        object.__setattr__(self, "problems", tuple(self.problems))
+
+    def misfit(self, problem):
+        """Why ``problem`` does not fit this family (None when it does)."""
+        if problem.name not in self.problems:
+            return f"family {self.name!r} serves {', '.join(self.problems)}, not {problem.name!r}"
+        if self.code is not None and problem.family != self.code:
+            return f"family {self.name!r} reads family code {self.code}; this {problem.name!r} has {problem.family}"
+        if problem.dim != self.dim:
+            return f"family {self.name!r} is for d = {self.dim}; {problem.name!r} has d = {problem.dim}"
+        return None
+
+
+METHODS: dict = {}    # name -> Method (declared pieces; also the library's methods that have them)
+FAMILIES: dict = {}   # name -> ObjectiveFamily
+ROUTED: dict = {}     # method name -> problem names whose runs go through the composed kernel
+
+
+def declare_family(family):
+    """Register an :class:`ObjectiveFamily` (problem modules call this next to their instances)."""
+    if not isinstance(family, ObjectiveFamily):
+        raise TheoryBenchError(f"declare_family takes an ObjectiveFamily, got {type(family).__name__}")
+    FAMILIES[family.name] = family
+    return family
+
+
+def family_for(problem):
+    """The declared family that serves ``problem``, or raise a TheoryBenchError that says what fits."""
+    from .problem import problem_families
+    problem_families()  # the registered problem modules declare their families on import
+    reasons = []
+    for fam in FAMILIES.values():
+        why = fam.misfit(problem)
+        if why is None:
+            return fam
+        reasons.append(why)
+    served = sorted({p for f in FAMILIES.values() for p in f.problems})
+    raise TheoryBenchError(f"no declared objective family fits problem {problem.name!r} (d = {problem.dim}): "
+                           f"declared methods run on {', '.join(served) or 'no problem yet'}"
+                           + (f" ({'; '.join(reasons)})" if reasons else ""))
+
+
+def declare_method(method, route=()):
+    """Record the declared pieces of a library method that also has a hand-written kernel; the problems
+    named in ``route`` run through the composed kernel instead."""
+    if not isinstance(method, Method):
+        raise TheoryBenchError(f"declare_method takes a Method, got {type(method).__name__}")
+    METHODS[method.name] = method
+    if route:
+        ROUTED[method.name] = frozenset(route)
+    return method
+
+
+def register_method(method, replace=False):
+    """Register a user's :class:`Method` as an algorithm: ``theorybench.run(problem, method.name, ...)``
+    and ``sweep`` then run it on every problem a declared family serves. A name already taken by another
+    algorithm is refused unless ``replace=True`` (which may replace only a declared method)."""
+    from .algorithms import ALGORITHMS, VARIANTS, Algorithm, register_algorithm
+    if not isinstance(method, Method):
+        raise TheoryBenchError(f"register_method takes a theorybench.declare.Method, got {type(method).__name__}")
+    old = ALGORITHMS.get(method.name)
+    if old is not None and not (replace and old.kernel == "composed"):
+        raise TheoryBenchError(f"algorithm name {method.name!r} is taken ({old.kernel} kernel); choose another name"
+                               + (" or pass replace=True" if old.kernel == "composed" else ""))
+    if old is not None:
+        VARIANTS.pop(method.name, None)
+        ALGORITHMS.pop(method.name, None)
+    METHODS[method.name] = method
+    register_algorithm(Algorithm(method.name, "composed", -1, method.params, method.doc or method.name,
+                                 method.reference))
+    return method
+
+
+def get_method(name):
+    if name not in METHODS:
+        raise unknown("declared method", name, METHODS)
+    return METHODS[name]
