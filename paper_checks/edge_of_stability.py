@@ -234,15 +234,15 @@ def check_es1(size="quick", control=False):
 def _plot_eos(runs, control, title):
     from theorybench.plotting import new_figure
     fig, axs = new_figure(ncols=2, width=8.4)
-    top, bottom = 0.0, np.inf
+    top, bottom, euclid = 0.0, np.inf, False
     for i, r in enumerate(runs):
         thr = 2.0 / r["eta"]
         ok = np.cumprod(np.isfinite(r["S"]) & (r["loss"] <= BLOWN_UP * r["loss"][0])).astype(bool)  # as eos_summary
         axs[0][0].plot(r["t"][ok], r["S"][ok], color=f"C{i}", label=f"{r['method']}, eta={r['eta']:.3g}")
         axs[0][0].axhline(thr, color=f"C{i}", ls="--", lw=0.8)
         if np.isfinite(r["lambda_max"]).any():
-            axs[0][0].plot(r["t"][ok], r["lambda_max"][ok], color=f"C{i}", ls=":", lw=1,
-                           label="Euclidean $\\lambda_{max}$")
+            euclid = True
+            axs[0][0].plot(r["t"][ok], r["lambda_max"][ok], color=f"C{i}", ls=":", lw=1)
         axs[0][1].plot(r["all_t"], r["all_loss"], color=f"C{i}", lw=0.8)
         top = max(top, 10 * r["all_loss"][0])
         bottom = min(bottom, 0.5 * np.min(r["all_loss"]))
@@ -250,14 +250,23 @@ def _plot_eos(runs, control, title):
             axs[0][1].axvline(r["diverged_at"], color=f"C{i}", ls=":", lw=1, label=f"diverged (step {r['diverged_at']})")
             axs[0][1].legend(fontsize=6)
     axs[0][0].set_xlabel("step t")
-    axs[0][0].set_ylabel("sharpness (dashed: 2/eta)")
+    axs[0][0].set_ylabel("sharpness")
     axs[0][0].set_yscale("log")
     axs[0][0].set_title(title + (" (control)" if control else ""))
-    axs[0][0].legend(fontsize=6)
     axs[0][1].set_yscale("log")
     axs[0][1].set_ylim(bottom, top)  # a diverging run's huge losses would otherwise hide the others
     axs[0][1].set_xlabel("step t")
     axs[0][1].set_ylabel("training loss")
+    # one legend below both panels (inside the axes it covered the top curve): a colour per method, and
+    # the line styles once
+    from matplotlib.lines import Line2D
+    handles, labels = axs[0][0].get_legend_handles_labels()
+    keys = [("-", "sharpness in the method's norm"), ("--", "2/eta")] + [(":", "Euclidean $\\lambda_{max}$")] * euclid
+    handles += [Line2D([], [], color="k", ls=ls, lw=1) for ls, _ in keys]
+    labels += [lab for _, lab in keys]
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(labels)),
+               fontsize=7, frameon=False)
     return fig
 
 

@@ -162,7 +162,8 @@ def _plot_ep1(maps, control):
         ax.set_ylabel("local steps $I$")
         ax.set_title(f"{conv} clipping, $\\gamma$ = {gm:g}" + (" (control)" if control else ""))
     handles, labels = axs[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, -0.06))
+    fig.tight_layout()  # then the legend goes below the figure's edge, under both x labels (bbox tight keeps it)
+    fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, 0.0), frameon=False)
     return fig
 
 
@@ -510,10 +511,11 @@ def _plot_ep5(Ns, speed, I0, epss, Rc, control):
     ax.legend(fontsize=7)
     ax = axs[0][1]
     med = np.nanmedian(Rc, axis=1)
-    ax.loglog(epss, med, "o-", color=COLORS["episode"], label="EPISODE, I = ceil(c_I/eps)")
+    ax.loglog(epss, med, "o-", color=COLORS["episode"], label=r"EPISODE, $I = \lceil c_I/\epsilon \rceil$")
     e = np.array(epss)
-    ax.loglog(e, med[0] * (e / e[0]) ** -3, "k--", lw=1, label=r"$\epsilon^{-3}$")
+    ax.loglog(e, med[0] * (e / e[0]) ** -3, "k--", lw=1, label=r"$\epsilon^{-3}$ (the bound's rate)")
     ax.set_xlabel(r"$\epsilon$")
-    ax.set_ylabel("rounds")
+    ax.set_ylabel(r"rounds to mean $|f'| \leq \epsilon$")
+    ax.set_title(r"rounds vs accuracy $\epsilon$")
     ax.legend(fontsize=7)
     return fig

@@ -228,12 +228,22 @@ def _plot_ls2(control):
                 dict(eta=1.0 / 12.0, gamma=1.0 / 12.0 * 4.0 / 3.0, convention="grad") if m == "clipped-gd"
                 else dict(R_hat=2.0 * x0))  # normalized GD: R_hat = 2 x0 (an over-estimate; R_hat = x0 lands on 0 in one step)
             r = run("monomial", m, steps=1000, x0=[x0], **h)
-            ax.loglog(r.steps[1:], np.maximum(r.loss[1:], 1e-300), label=lab)
+            # normalized GD oscillates over a wide band: drawn thin and light, underneath, so the smooth
+            # curves it crosses (GD 1/L above all, drawn on top and dashed) stay visible
+            style = (dict(lw=0.6, alpha=0.45, zorder=1) if m == "normalized-gd" else
+                     dict(lw=2.0, ls="--", zorder=4) if m == "gd" else dict(zorder=3))
+            ax.loglog(r.steps[1:], np.maximum(r.loss[1:], 1e-300), label=lab, **style)
         ax.set_ylim(1e-30, max(1.0, x0 ** 4) * 10)
         ax.set_xlabel("iteration")
         ax.set_title(rf"$f = x^4$, $x_0 = {x0:g}$")
     axs[0][0].set_ylabel(r"$f(x_t)$")
-    axs[0][0].legend(fontsize=6)
+    handles, labels = axs[0][0].get_legend_handles_labels()
+    fig.tight_layout()  # the legend below the panels, covering none of them
+    leg = fig.legend(handles, labels, loc="upper center", ncol=6, fontsize=7, bbox_to_anchor=(0.5, 0.0),
+                     frameon=False)
+    for line in leg.get_lines():
+        line.set_alpha(1.0)
+        line.set_linewidth(1.6)
     return fig
 
 

@@ -121,7 +121,7 @@ def table(results, width=TABLE_WIDTH):
 def save_plots(results, outdir, progress=None):
     """Draw every evidence plot into ``outdir/<paper>/<name>.{png,pdf}``; return the PNG paths.
     progress: a bar "drawing figures" (``None``: when stderr is a terminal)."""
-    from .plotting import save
+    from .plotting import render
     from .progress import Bar
     written = {}
     n = sum(len(r.evidence.plots) for r in results)
@@ -130,7 +130,7 @@ def save_plots(results, outdir, progress=None):
             for name, draw in r.evidence.plots.items():
                 bar.label(f"{r.claim.id}: {name}")
                 stem = os.path.join(outdir, r.claim.paper, name + ("_control" if r.control else ""))
-                save(draw(), stem)
+                render(draw, stem)  # drawn off screen in the paper style (rcParams left as they were)
                 written.setdefault(r.claim.id, []).append(stem + ".png")
                 bar.update(1)
     return written
