@@ -207,7 +207,7 @@ def test_control_specs_follow_the_declared_parameters():
     lemma = {p.name: p for p in get_problem_family("cl-lemma31").params}
     kind, lo, hi = control_spec(lemma["gamma"], 0.1)          # clipped to the declared (0, 1/6)
     assert kind == "log" and 10 ** hi <= lemma["gamma"].high
-    assert control_spec(hyper["eta"], 0.5, (0.1, 1.9))[0] == "float"   # less than a decade: linear
+    assert control_spec(hyper["eta"], 0.5, (0.25, 1.9))[0] == "float"  # less than a decade: linear
     assert control_spec(hyper["eta"], 0.5, (1e-3, 1.0))[:3] == ("log", -3.0, 0.0)
 
 
@@ -274,3 +274,51 @@ def test_explorer_fixed_values_errors_and_divergence(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     with pytest.raises(TheoryBenchError, match=re.escape('pip install "theorybench[notebook]"')):
         tb.explore("two-client-quadratic", "fedavg")
+
+
+# ------------------------------------------------------------------ the example notebook
+
+NOTEBOOK = os.path.join(ROOT, "examples", "probe_counterexample.ipynb")
+
+
+def test_example_notebook_runs(tmp_path, monkeypatch):
+    """Executes examples/probe_counterexample.ipynb in a fresh kernel at a small size (its own asserts
+    compare the measured stuck region with EP-1's condition); every cell must run without error."""
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own (inline) backend, as in Jupyter
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("xarray")
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from jupyter_client.kernelspec import NoSuchKernel
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:  # smaller still in CI
+        if cell.cell_type == "code" and "ROUNDS = 30" in cell.source:
+            cell.source = cell.source.replace("ROUNDS = 30", "ROUNDS = 12")
+            break
+    else:
+        pytest.fail("the notebook's size cell (ROUNDS = 30) is missing")
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute()
+    except NoSuchKernel:
+        pytest.skip("no python3 Jupyter kernel installed")
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    kinds = {k for o in outputs for k in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in kinds    # the explorer
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 2  # res.plot()'s figure and the user's next one both shown inline (backend kept)
+    html = " ".join(o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {}))
+    assert "RunResult" in html and "SweepResult" in html           # the rich reprs
+    printed = " ".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "RunResult(two-client-quadratic" in printed and "not diverged" in printed
+
+
+def test_example_notebook_is_stored_without_outputs():
+    """The committed notebook is small: no stored outputs or execution counts."""
+    with open(NOTEBOOK) as f:
+        nb = json.load(f)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(not c["outputs"] and c["execution_count"] is None for c in code)

@@ -57,6 +57,18 @@ def pyplot(headless=False):
     return plt
 
 
+def _backend_ready():
+    """Import pyplot (unless drawing off screen) before a style context is entered: its first import
+    resolves the backend, and Jupyter's inline backend configures rcParams then (interactive mode, its
+    figure settings); done inside ``rc_context`` that set-up would be undone on exit, and later figures
+    would no longer show."""
+    if not _OFFSCREEN.get():
+        plt = pyplot()
+        load = getattr(plt, "_get_backend_mod", None)  # selects and loads the backend (matplotlib >= 3.5)
+        if load is not None:
+            load()
+
+
 def _figure(**kw):
     """A new figure: a bare ``Figure`` inside :func:`render` (no pyplot, no backend), else pyplot's."""
     if _OFFSCREEN.get():
@@ -70,6 +82,7 @@ def plt_axes(ax=None):
     :func:`style`, as ``RunResult.plot`` does)."""
     if ax is not None:
         return ax
+    _backend_ready()
     with style():
         return _figure().subplots()
 
@@ -80,6 +93,7 @@ def new_figure(ncols=1, nrows=1, width=None, height=None):
     :func:`render` does for the claims' figures)."""
     w = width or STYLE["figure.figsize"][0] * ncols
     h = height or STYLE["figure.figsize"][1] * nrows
+    _backend_ready()
     with style():
         fig = _figure(figsize=(w, h))
         return fig, fig.subplots(nrows, ncols, squeeze=False)

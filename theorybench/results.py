@@ -127,8 +127,9 @@ class RunResult:
         backend are unchanged); with ``ax``, drawn in the caller's style."""
         if ax is None:
             from .plotting import plt_axes, style
+            ax = plt_axes()  # outside the style context: pyplot's first import sets up the backend
             with style():
-                return self._plot(plt_axes(), y, logy, label)
+                return self._plot(ax, y, logy, label)
         return self._plot(ax, y, logy, label)
 
     def _plot(self, ax, y, logy, label):
