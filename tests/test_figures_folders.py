@@ -30,6 +30,7 @@ def committed(tmp_path, monkeypatch):
     folder = tmp_path / "repo_figures"
     (folder / "zz_figs").mkdir(parents=True)
     monkeypatch.setattr(cli, "default_figures_dir", lambda: str(folder))
+    monkeypatch.setenv("THEORYBENCH_STORE", str(tmp_path / "store"))  # this test's own stored results
     monkeypatch.chdir(tmp_path)
     return folder
 

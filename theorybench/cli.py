@@ -346,20 +346,32 @@ def _log_long_jobs():
     log.setLevel(logging.INFO)
 
 
-def _run_claims(selectors, full, control, quiet, done=None):
+def _run_claims(selectors, full, control, quiet, done=None, reuse=False, keep=True):
     """Run the selected claims; ``done``: a list that receives each result as it finishes (what is kept
     when Ctrl-C stops the run). Each result gets ``compile_seconds``: the part of its time Numba spent
-    compiling kernels (the first claim to need a kernel pays for it; later runs load it from the cache)."""
+    compiling kernels (the first claim to need a kernel pays for it; later runs load it from the cache),
+    and ``stored``: whether it came from the store (:mod:`theorybench.store`). reuse: take a result made
+    by the present code from the store instead of running the claim; keep: store what runs."""
     from .claims import select
     from .report import Progress
+    from .store import ClaimStore
     claims = select(selectors)
     results = [] if done is None else done
+    store = ClaimStore.default() if (reuse or keep) else None
+    size = "full" if full else "quick"
     with Progress(len(claims), enabled=not quiet, desc="check" if not full else "check --full") as prog:
         for c in claims:
             prog.start(c.id)
-            r = c.run("full" if full else "quick", control=control)
-            prog.finish(c.id, r.evidence.verdict)
-            r.compile_seconds = prog.compile_seconds(c.id)
+            r = store.load(c, size, control) if store is not None and reuse else None
+            if r is not None:
+                r.stored, r.compile_seconds = True, 0.0
+                prog.finish(c.id, r.evidence.verdict + " (stored)")
+            else:
+                r = c.run(size, control=control)
+                prog.finish(c.id, r.evidence.verdict)
+                r.stored, r.compile_seconds = False, prog.compile_seconds(c.id)
+                if store is not None and keep:
+                    store.save(r)
             results.append(r)
     return results
 
@@ -460,9 +472,13 @@ def cmd_figures(args):
         print(f"theorybench: quick-size figures go to {out}{os.sep} (the committed figures/ are paper size; "
               "`theorybench figures --full` rewrites them)", file=sys.stderr)
     try:
-        _run_claims(args.selectors, args.full, False, quiet=False, done=results)
+        _run_claims(args.selectors, args.full, False, quiet=False, done=results, reuse=not args.rerun)
     except KeyboardInterrupt:
         raise _Stopped(f"{len(results)} claims finished; no figures written") from None
+    stored = [r.claim.id for r in results if getattr(r, "stored", False)]
+    if stored:
+        print(f"theorybench: {len(stored)} of {len(results)} claims redrawn from stored results made by this code "
+              f"({', '.join(stored)}); --rerun runs them again", file=sys.stderr)
     written = save_plots(results, out)
     for cid, paths in written.items():
         for p in paths:
@@ -531,6 +547,9 @@ def build_parser():
     p.add_argument("--full", action="store_true",
                    help="the paper's sizes; rewrites the repository's figures/ (a quick run never does)")
     p.add_argument("--out", metavar="DIR", help=f"default: figures/ with --full, else ./{QUICK_FIGURES_DIR}/")
+    p.add_argument("--rerun", action="store_true",
+                   help="run every claim again instead of redrawing from the results stored by check/figures "
+                        "(a stored result is used only when made by the same code, size and settings)")
     p.set_defaults(fn=cmd_figures)
     # further subcommands come from the ``theorybench.commands`` entry-point group: each entry is a
     # function ``add(subparsers)`` that adds its parser and sets ``fn`` (see ``theorybench.commands``)
