@@ -53,8 +53,9 @@ REQUIRE = ("ci", "estimate", "overlap")
 @dataclass
 class Measurement:
     """What an assertion measured: ``estimate`` with its confidence interval ``(lo, hi)`` at ``level``
-    (``sided``: ``"two-sided"``, ``"upper"`` or ``"lower"``), one value per seed in ``per_seed``
-    (labelled by ``labels``), and a one-line description of the data (``data``)."""
+    (``sided``: ``"two-sided"``, ``"upper"``, ``"lower"``; ``"range"``: lo, hi are the min and max over
+    seeds), one value per seed in ``per_seed`` (labelled by ``labels``), and a one-line description of
+    the data (``data``)."""
     what: str
     estimate: float
     lo: float
@@ -67,6 +68,8 @@ class Measurement:
     method: str = ""
 
     def __str__(self):
+        if self.sided == "range":
+            return f"{self.what} = {_g(self.estimate)} (over seeds: [{_g(self.lo)}, {_g(self.hi)}])"
         ci = (f"{self.level:.0%} CI [{_g(self.lo)}, {_g(self.hi)}]" if self.sided == "two-sided" else
               f"{self.level:.0%} one-sided bound {'<=' if self.sided == 'upper' else '>='} "
               f"{_g(self.hi if self.sided == 'upper' else self.lo)}")
@@ -80,7 +83,9 @@ def _g(v):
         v = float(v)
     except (TypeError, ValueError):
         return str(v)
-    return "never" if math.isnan(v) else f"{v:.4g}"
+    if math.isnan(v):
+        return "never"
+    return str(int(v)) if v.is_integer() and abs(v) < 1e9 else f"{v:.4g}"
 
 
 def _short(values, n=4):
@@ -248,7 +253,7 @@ def _xy(data, y, x, time, sel, window):
             raise TheoryBenchError(f"parameter 'result': an (x, y) pair needs x 1-D and y of shape (len(x),) or "
                                    f"(n_seeds, len(x)); got x {X.shape}, y {np.shape(data[1])}")
         labels = [f"seed {k}" for k in range(Y.shape[0])] if Y.shape[0] > 1 else ["-"]
-        return X, Y, labels, "the given (x, y)", "x"
+        return X, Y, labels, "the given (x, y)", "x", "y"
     if x is not None:
         if not _is_sweep(data):
             raise TheoryBenchError(f"parameter 'x' ({x!r}) names an axis of a sweep; for a single run the "
@@ -272,9 +277,9 @@ def _xy(data, y, x, time, sel, window):
         except (TypeError, ValueError):
             raise TheoryBenchError(f"parameter 'x': the axis {x!r} must hold numbers") from None
         return (X, Y, [f"seed {s}" for s in seeds] or ["-"],
-                _describe(data) + (f" ({where})" if where else ""), x)
+                _describe(data) + (f" ({where})" if where else ""), x, y)
     t, Y, labels, desc = _curves(data, y, time, sel)
-    return t, Y, labels, desc, time
+    return t, Y, labels, desc, time, y
 
 
 def _window(x, window):
@@ -336,7 +341,6 @@ def assert_claim(claim_id, size="quick", control=False):
     holds as declared: its verdict at ``size`` (``"quick"`` or ``"full"``) is the declared one (PASS, or
     FAIL for a claim that declares FAIL); with ``control=True`` its negative control must report FAIL.
     Returns the :class:`~theorybench.claims.ClaimResult`."""
-    from . import claims
     _choice(size, "size", ("quick", "full"))
     if not isinstance(control, bool):
         raise TheoryBenchError(f"parameter 'control' must be True or False, got {control!r:.200}")
@@ -399,10 +403,10 @@ def assert_rate(result, interval, *, y="loss", x=None, time="round", sel=None, w
     _choice(require, "require", REQUIRE)
     if isinstance(offset, bool) or not isinstance(offset, numbers.Real) or not math.isfinite(offset):
         raise TheoryBenchError(f"parameter 'offset' must be a finite number, got {offset!r:.200}")
-    X, Y, labels, desc, xname = _xy(result, y, x, time, sel, window)
+    X, Y, labels, desc, xname, yname = _xy(result, y, x, time, sel, window)
     Y = Y - offset
     keep = _window(X, window)
-    yname = y if offset == 0 else f"{y} - {_g(offset)}"
+    yname = yname if offset == 0 else f"{yname} - {_g(offset)}"
     what = f"exponent p of {yname} ~ C {xname}^p"
 
     def data_text(row):
@@ -450,10 +454,10 @@ def assert_contraction(result, interval, *, y="loss", time="round", sel=None, wi
     _choice(require, "require", REQUIRE)
     if isinstance(offset, bool) or not isinstance(offset, numbers.Real) or not math.isfinite(offset):
         raise TheoryBenchError(f"parameter 'offset' must be a finite number, got {offset!r:.200}")
-    T, Y, labels, desc, tname = _xy(result, y, None, time, sel, window)
+    T, Y, labels, desc, tname, yname = _xy(result, y, None, time, sel, window)
     Y = Y - offset
     keep = _window(T, window)
-    yname = y if offset == 0 else f"{y} - {_g(offset)}"
+    yname = yname if offset == 0 else f"{yname} - {_g(offset)}"
     what = f"contraction q of {yname} ~ C q^{tname}"
 
     def data_text(row):
@@ -652,7 +656,7 @@ def assert_ordered(a, b, statistic="final_loss", *, how="every", strict=False, l
             good = va < vb if strict else va <= vb
             d = va - vb
             m = Measurement(f"max over seeds of a - b ({name})", float(d.max()), float(d.min()), float(d.max()),
-                            1.0, "two-sided", d.tolist(), la)
+                            1.0, "range", d.tolist(), la)
             if not good.all():
                 bad = np.flatnonzero(~good)
                 _fail(f"assert_ordered: {name} of a {rel} b fails on {bad.size} of {va.size} seed(s)",
@@ -661,7 +665,7 @@ def assert_ordered(a, b, statistic="final_loss", *, how="every", strict=False, l
                        ("predicted", f"a {rel} b on every seed")] + data)
         else:
             m = Measurement(f"max a - min b ({name})", float(va.max() - vb.min()), float(va.max() - vb.min()),
-                            float(va.max() - vb.min()), 1.0, "two-sided")
+                            float(va.max() - vb.min()), 1.0, "range")
             if not (va.max() < vb.min() if strict else va.max() <= vb.min()):
                 _fail(f"assert_ordered: {name}: not every value of a {rel} every value of b",
                       [("measured", f"max a {_g(va.max())} vs min b {_g(vb.min())}"),
@@ -683,7 +687,7 @@ def assert_ordered(a, b, statistic="final_loss", *, how="every", strict=False, l
     d = va - vb
     mean, lo, hi = _seed_interval(d, level, "upper")
     m = Measurement(f"mean of a - b ({name})", mean, lo, hi, level, "upper", d.tolist(), la)
-    if not (hi < 0 if strict or va.size > 1 else hi <= 0):
+    if not (hi < 0 if strict else hi <= 0):
         _fail(f"assert_ordered: the mean paired difference of {name}, a - b, is not confidently below 0",
               [("measured", str(m)), ("predicted", "mean(a - b) < 0 (one-sided t interval over seeds)"),
                ("per seed", _short(d))] + data)
