@@ -209,6 +209,10 @@ def test_control_specs_follow_the_declared_parameters():
     assert kind == "log" and 10 ** hi <= lemma["gamma"].high
     assert control_spec(hyper["eta"], 0.5, (0.25, 1.9))[0] == "float"  # less than a decade: linear
     assert control_spec(hyper["eta"], 0.5, (1e-3, 1.0))[:3] == ("log", -3.0, 0.0)
+    beta = {p.name: p for p in get_algorithm("muon").params}["beta"]    # [0, 1): 1 is not a value
+    kind, lo, hi, _ = control_spec(beta, beta.default)
+    assert kind == "float" and lo == beta.low and hi < beta.high
+    beta.validate(hi)
 
 
 EP1_MAP = {"x": ("eta", [k / 8 for k in range(1, 16)]), "y": ("local_steps", [1, 2, 3, 4, 5]),
@@ -269,6 +273,11 @@ def test_explorer_fixed_values_errors_and_divergence(monkeypatch):
     assert ex.result.diverged and f"diverged at round {ex.result.diverged_at}" in ex.axes["grad_norm"].get_title()
     ex.controls["clients_per_round"].value = 5   # more than N = 2: the run's own error, shown, not raised
     assert ex.result is None and "clients_per_round" in ex.error and "clients_per_round" in ex.status.value
+    # a problem parameter named seed gets its own control; 'seed' stays the run's
+    pts = tb.explore("quartic-points", "fedavg", rounds=5, n_points=8, clients=2, d=2)
+    assert "problem_seed" in pts.controls and pts.controls["seed"].value == 0
+    pts.controls["problem_seed"].value = 3
+    assert pts.result.problem_settings["seed"] == 3 and pts.result.seed == 0
     with pytest.raises(TheoryBenchError, match="etaa"):
         tb.explore("two-client-quadratic", "fedavg", etaa=0.1)
     monkeypatch.setitem(sys.modules, "ipywidgets", None)

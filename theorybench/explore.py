@@ -17,6 +17,7 @@ other real a ``FloatSlider``; text a text box. ``ranges={name: (low, high)}`` (o
 overrides a range. A parameter passed as a keyword is held fixed and gets no control; a parameter with an
 automatic default (``None``) keeps it unless given. A name declared by both the problem and the method
 (the two-client quadratic's ``gamma``) is one control that sets both, as a sweep's ``tied_grid`` does.
+A problem parameter named ``seed`` (or ``rounds``) has the control ``problem_seed``: ``seed`` is the run's.
 
 The figure is a bare matplotlib ``Figure`` shown as a PNG image widget: it needs no backend, works with
 the inline backend, in Voila and headless, and leaves the user's pyplot state alone. The returned box
@@ -73,7 +74,12 @@ def control_spec(param, value, override=None):
     hi = param.high if param.high is not None else v + w
     if param.low is not None and param.high is None:
         hi = max(v, lo) + w
-    return ("float", lo, hi, (hi - lo) / 200)
+    step = (hi - lo) / 200
+    if param.low is not None and param.low_open:    # an open end is not a value: one step inside
+        lo += step
+    if param.high is not None and param.high_open:
+        hi -= step
+    return ("float", lo, hi, step)
 
 
 def _is_pair(x):
@@ -207,7 +213,8 @@ def _init(self, problem, method, *, rounds, seed, problem_settings, ranges, stat
         spec = control_spec(p, value, ranges.get(name))
         if name == "clients_per_round" and spec[0] == "int" and name not in ranges:  # S <= N
             spec = ("int", spec[1], max(min(spec[2], prob0.n_clients), spec[1] + 1))
-        self.controls[name] = _widget(name, spec, value, continuous_update)
+        key = f"problem_{name}" if name in ("rounds", "seed") else name  # the run's own controls keep theirs
+        self.controls[key] = _widget(key, spec, value, continuous_update)
     rounds = int(rounds)
     if rounds < 1:
         raise TheoryBenchError(f"parameter 'rounds' must be an integer >= 1, got {rounds}")
@@ -232,7 +239,7 @@ def _init(self, problem, method, *, rounds, seed, problem_settings, ranges, stat
 
 def _values(self):
     """The current ``(problem_settings, hyperparameters, rounds, seed)``."""
-    cur = {k: c.value for k, c in self.controls.items() if k not in ("rounds", "seed")}
+    cur = {_param_name(k): c.value for k, c in self.controls.items() if k not in ("rounds", "seed")}
     pset = {k: v for k, v in {**self.fixed, **cur}.items() if k in self.problem_names}
     pset.update(self.problem_fixed)
     hyper = {k: v for k, v in {**self.fixed, **cur}.items() if k in self.method_names}
@@ -309,11 +316,17 @@ def _draw_region(self, pset, hyper, rounds, seed):
         ax.set_xlabel(xn)
         ax.set_ylabel(yn)
         ax.grid(False)
-        cur = {**self.fixed, **{k: c.value for k, c in self.controls.items()}}
+        cur = {**self.fixed, **{_param_name(k): c.value for k, c in self.controls.items()
+                                if k not in ("rounds", "seed")}}
         if xn in cur and yn in cur:
             ix, iy = _nearest(xs, cur[xn]), _nearest(ys, cur[yn])
             ax.plot([ix], [iy], marker="*", color="#d62728", markersize=11, linestyle="none")
         ax.set_title(reg.get("label", "statistic") + " (dark: high)")
+
+
+def _param_name(key):
+    """The parameter a control sets (a problem parameter named ``seed`` has the control ``problem_seed``)."""
+    return key[len("problem_"):] if key in ("problem_rounds", "problem_seed") else key
 
 
 def _dim_name(sw, name):
