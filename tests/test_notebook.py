@@ -68,6 +68,23 @@ def test_pyplot_never_switches_the_users_backend(user_backend):
     assert matplotlib.get_backend().lower() == user_backend
 
 
+def test_headless_pyplot_is_for_the_cli_only():
+    """pyplot(headless=True) (the CLI, a process of its own) ends on a non-interactive backend without a
+    display; it keeps a non-interactive backend the user chose (svg), and so does pyplot()."""
+    import subprocess
+    code = ("import matplotlib; from theorybench.plotting import pyplot; pyplot(); a = matplotlib.get_backend(); "
+            "pyplot(headless=True); print(a.lower(), matplotlib.get_backend().lower())")
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    seen = {}
+    for backend in ("svg", "TkAgg"):
+        env["MPLBACKEND"] = backend
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        seen[backend] = out.stdout.split()
+    assert seen["svg"] == ["svg", "svg"]
+    assert seen["TkAgg"][1] == "agg"
+
+
 def _draw():
     from theorybench.plotting import new_figure
     fig, axs = new_figure(ncols=2, width=8.0)
