@@ -115,7 +115,15 @@ def test_report_figure_keeps_backend_and_rcparams(user_backend, tmp_path):
                     "legend": STYLE["legend.fontsize"]}
     assert matplotlib.get_backend().lower() == user_backend and _rc() == rc
     assert plt.get_fignums() == figs  # drawn off screen: nothing added to the user's pyplot figures
-    # the report's present call, save(draw(), stem), leaves them alone too
+    # pixel for pixel what the former global style gave (style set for the whole draw and save)
+    import matplotlib.image as mpimg
+    with matplotlib.rc_context(STYLE):
+        fig = _draw()
+        fig.savefig(tmp_path / "global.png", format="png")
+        plt.close(fig)
+    assert np.array_equal(mpimg.imread(paths[0]), mpimg.imread(tmp_path / "global.png"))
+    rc = _rc()
+    # a figure saved by save() after drawing leaves them alone too
     save(_draw(), str(tmp_path / "old"))
     assert os.path.exists(tmp_path / "old.png")
     assert matplotlib.get_backend().lower() == user_backend and _rc() == rc
