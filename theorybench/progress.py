@@ -88,11 +88,14 @@ class Bar:
     def __enter__(self):
         self.compile.__enter__()
         if self.enabled:
+            import shutil
             from tqdm import tqdm
+            sized = shutil.get_terminal_size((0, 0)).columns > 0  # a pty without a size: 100 columns
             self._bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=False,
-                             dynamic_ncols=True, mininterval=0.2,
+                             dynamic_ncols=sized, ncols=None if sized else 100, nrows=None if sized else 40,
+                             mininterval=0.2,
                              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                        "[{elapsed} elapsed, ETA {remaining}] {postfix}")
+                                        "[{elapsed} elapsed, ETA {remaining}]{postfix}")
             self._thread = threading.Thread(target=self._ticker, daemon=True, name="theorybench-progress")
             self._thread.start()
         return self
