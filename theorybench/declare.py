@@ -15,8 +15,8 @@ round ``r = 0, ..., R-1`` starts from the server iterate ``x_r``; each client ``
 client), and any of the method's hyperparameters by name (a ``Param``; ``int`` and ``choice``
 hyperparameters arrive as integers, a choice as the index of its value in ``choices``, or the engine's
 code for the shared names ``convention``). It returns the new ``y``; a method declared with
-``clipping=True`` returns ``(y, clipped)`` and every local step counts as one clipping decision (the
-statistic ``clipped_fraction``). The hyperparameters ``local_steps`` (I) and ``clients_per_round``
+``clipping=True`` returns ``(y, clipped)`` (``clipped`` a bool) and every local step counts as one clipping
+decision (the statistic ``clipped_fraction``). The hyperparameters ``local_steps`` (I) and ``clients_per_round``
 (S, 0: all) structure the round when the method declares them (else I = 1, all clients).
 
 **Objective family** (``ObjectiveFamily``): ``value(c, x)`` and ``grad(c, x)`` of one client's objective
