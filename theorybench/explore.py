@@ -27,6 +27,7 @@ text, else ``None``), ``values()`` and ``update()``: tests and scripts set ``con
 read what was drawn."""
 import io
 import math
+import numbers
 
 import numpy as np
 
@@ -215,10 +216,10 @@ def _init(self, problem, method, *, rounds, seed, problem_settings, ranges, stat
             spec = ("int", spec[1], max(min(spec[2], prob0.n_clients), spec[1] + 1))
         key = f"problem_{name}" if name in ("rounds", "seed") else name  # the run's own controls keep theirs
         self.controls[key] = _widget(key, spec, value, continuous_update)
-    rounds = int(rounds)
-    if rounds < 1:
+    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
         raise TheoryBenchError(f"parameter 'rounds' must be an integer >= 1, got {rounds}")
     r_hi = ranges.get("rounds", (1, max(4 * rounds, 10)))
+    rounds = int(rounds)
     self.controls["rounds"] = w.IntSlider(value=rounds, min=int(r_hi[0]), max=int(r_hi[1]), description="rounds",
                                           continuous_update=continuous_update, layout=w.Layout(width="320px"))
     self.controls["seed"] = w.BoundedIntText(value=check_seed(seed), min=0, max=2**31 - 1, description="seed",
@@ -229,6 +230,7 @@ def _init(self, problem, method, *, rounds, seed, problem_settings, ranges, stat
     self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width=f"{260 * ncols}px"))
     self.status = w.HTML()
     self.result, self.error, self.region_values = None, None, None
+    self._artists = {}  # the run panels' lines, reused while the layout stays the same
     boxes = list(self.controls.values())
     grid = w.GridBox(boxes, layout=w.Layout(grid_template_columns="repeat(3, 330px)"))
     self.children = [grid, self.image, self.status]
@@ -260,6 +262,7 @@ def _update(self):
         self.status.value = f'<span style="color:#cf222e">error: {_esc(e)}</span>'
         for ax in self.axes.values():
             ax.cla()
+        self._artists.clear()
         self._draw(None)
         return
     self.result, self.error = res, None
@@ -277,7 +280,7 @@ def _draw(self, res):
     from .plotting import style
     with style():
         if res is not None:
-            _draw_run(self.axes, res, _problem_constants(self.problem, self.values()[0]))
+            _draw_run(self.axes, res, _problem_constants(self.problem, self.values()[0]), self._artists)
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=90, bbox_inches=self.figure.bbox_inches)  # no tight pass
     self.image.value = buf.getvalue()
@@ -358,46 +361,59 @@ def _problem_constants(problem, pset):
     return {k: c.value for k, c in prob.constants.items()}
 
 
-def _draw_run(axes, res, const):
-    """The three panels of one run: iterate, loss (or gap to f*), gradient norm."""
+def _draw_run(axes, res, const, state):
+    """The three panels of one run: iterate, loss (or gap to f*), gradient norm. The lines are built
+    once per layout (``state`` keeps them) and later runs only replace their data: rebuilding the axes
+    on every change would cost most of an update."""
     r = res.rounds
-    ax = axes["x"]
-    ax.cla()
     d = res.x.shape[1]
-    if d <= 4:
-        for j in range(d):
-            ax.plot(r, res.x[:, j], label=f"$x_{{r,{j}}}$" if d > 1 else "$x_r$")
-        xs = const.get("x_star")
-        if d == 1 and xs is not None and np.ndim(xs) == 0:
-            ax.axhline(float(xs), color="k", ls="--", lw=0.8, label="$x^*$")
+    xs, fs = const.get("x_star"), const.get("f_star")
+    xs = float(xs) if d == 1 and xs is not None and np.ndim(xs) == 0 else None
+    fs = float(fs) if fs is not None and np.ndim(fs) == 0 else None
+    key = (min(d, 5), xs is not None, fs is not None)
+    iterate = [res.x[:, j] for j in range(d)] if d <= 4 else [np.linalg.norm(res.x, axis=1)]
+    loss = res.loss - fs if fs is not None else res.loss
+    if state.get("key") != key:
+        state.clear()
+        state["key"] = key
+        for ax in axes.values():
+            ax.cla()
+        ax = axes["x"]
+        labels = ([f"$x_{{r,{j}}}$" if d > 1 else "$x_r$" for j in range(d)] if d <= 4 else [r"$\|x_r\|$"])
+        state["x"] = [ax.plot(r, v, label=lab)[0] for v, lab in zip(iterate, labels)]
+        if xs is not None:
+            state["x_star"] = ax.axhline(xs, color="k", ls="--", lw=0.8, label="$x^*$")
         ax.legend(loc="best")
-    else:
-        ax.plot(r, np.linalg.norm(res.x, axis=1), label=r"$\|x_r\|$")
-        ax.legend(loc="best")
-    ax.set_xlabel("round r")
-    ax.set_title("iterate")
-    ax = axes["loss"]
-    ax.cla()
-    fs = const.get("f_star")
-    if fs is not None and np.ndim(fs) == 0:
-        ax.plot(r, res.loss - float(fs))
+        ax.set_xlabel("round r")
+        ax.set_title("iterate")
+        ax = axes["loss"]
+        state["loss"] = ax.plot(r, loss)[0]
+        if fs is not None:
+            ax.set_yscale("log")
+        ax.set_ylabel(r"$f(x_r) - f^*$" if fs is not None else r"$f(x_r)$")
+        ax.set_xlabel("round r")
+        ax.set_title("loss")
+        ax = axes["grad_norm"]
+        state["grad_norm"] = ax.plot(r, res.grad_norm)[0]
         ax.set_yscale("log")
-        ax.set_ylabel(r"$f(x_r) - f^*$")
+        ax.set_xlabel("round r")
+        ax.set_ylabel(r"$\|\nabla f(x_r)\|$")
     else:
-        ax.plot(r, res.loss)
-        ax.set_ylabel(r"$f(x_r)$")
-    ax.set_xlabel("round r")
-    ax.set_title("loss")
-    ax = axes["grad_norm"]
-    ax.cla()
-    ax.plot(r, res.grad_norm)
-    ax.set_yscale("log")
-    ax.set_xlabel("round r")
-    ax.set_ylabel(r"$\|\nabla f(x_r)\|$")
-    ax.set_title("gradient norm" + (f": diverged at round {res.diverged_at}" if res.diverged else ""))
+        for line, v in zip(state["x"], iterate):
+            line.set_data(r, v)
+        if xs is not None:
+            state["x_star"].set_ydata([xs, xs])
+        state["loss"].set_data(r, loss)
+        state["grad_norm"].set_data(r, res.grad_norm)
+    for line in state.pop("diverged", []):
+        line.remove()
     if res.diverged:
-        for key in ("x", "loss", "grad_norm"):
-            axes[key].axvline(res.diverged_at, color="#cf222e", lw=0.8, ls=":")
+        state["diverged"] = [axes[k].axvline(res.diverged_at, color="#cf222e", lw=0.8, ls=":")
+                             for k in ("x", "loss", "grad_norm")]
+    axes["grad_norm"].set_title("gradient norm" + (f": diverged at round {res.diverged_at}" if res.diverged else ""))
+    for k in ("x", "loss", "grad_norm"):
+        axes[k].relim()
+        axes[k].autoscale_view()
 
 
 def _esc(e):
