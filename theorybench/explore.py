@@ -314,8 +314,9 @@ def _draw_region(self, pset, hyper, rounds, seed):
         hi = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
         ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, z.T, cmap="Greys",
                       vmin=lo, vmax=hi if hi > lo else lo + 1.0, shading="flat")
-        ax.set_xticks(range(len(xs))[:: max(1, len(xs) // 6)], [f"{v:g}" for v in xs][:: max(1, len(xs) // 6)])
-        ax.set_yticks(range(len(ys))[:: max(1, len(ys) // 6)], [f"{v:g}" for v in ys][:: max(1, len(ys) // 6)])
+        for axis, vals in ((ax.xaxis, xs), (ax.yaxis, ys)):
+            every = max(1, -(-len(vals) // 5))  # at most 5 labelled values
+            axis.set_ticks(range(len(vals))[::every], [f"{v:g}" for v in vals][::every])
         ax.set_xlabel(xn)
         ax.set_ylabel(yn)
         ax.grid(False)
