@@ -223,15 +223,14 @@ def cmd_run(args):
         from .sharpness import sharpness_along
         sharp = sharpness_along(prob, res)
     if args.plot:
-        from .plotting import new_figure
-        fig, axs = new_figure(ncols=2, width=8.0)
-        res.plot(axs[0][0], y="x")
-        res.plot(axs[0][1], y="grad_norm")
-        fig.suptitle(f"{pf.name} / {alg.name}")
         from .atomic_io import atomic_savefig
-        atomic_savefig(fig, plot_path)
-        from .plotting import pyplot
-        pyplot().close(fig)
+        from .plotting import new_figure, offscreen
+        with offscreen():  # a bare Figure in the paper style: no backend, no window
+            fig, axs = new_figure(ncols=2, width=8.0)
+            res.plot(axs[0][0], y="x")
+            res.plot(axs[0][1], y="grad_norm")
+            fig.suptitle(f"{pf.name} / {alg.name}")
+            atomic_savefig(fig, plot_path)
     if args.json:
         d = res.to_dict()
         if sharp is not None:
