@@ -297,6 +297,8 @@ def test_bad_declarations_are_refused():
         declare.Method("bad", P, lambda y, g, eta: y - eta * g)
     with pytest.raises(TheoryBenchError, match="Param"):
         declare.Method("bad", (("eta", 0.1),), user.decay_clip_step)
+    with pytest.raises(TheoryBenchError, match="identifier"):
+        declare.Method("bad", (tb.Param("a-b", 1.0, "not a name"),), user.decay_clip_step)
     with pytest.raises(TheoryBenchError, match="taken by the oracle"):
         declare.Method("bad", (tb.Param("g", 1.0, "clash"),), user.decay_clip_step)
 

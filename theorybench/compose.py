@@ -20,8 +20,9 @@ rule ``theorybench.kernels.common.healthy`` (its source is copied in). With at m
 round in which all of them take part is written out client by client, their local steps interleaved (the
 clients' chains are independent, so the CPU overlaps them: 1.5x here); the numbers are the same. Statistics:
 
-* ``stats="all"`` (what ``run``/``sweep`` use): f and ||grad f|| every round and the eight running statistics
-  of ``kernels.common.STAT_NAMES``: the same numbers as the generic kernel, bit for bit.
+* ``stats="all"`` (what ``run``/``sweep`` use): ||grad f|| every round and the eight running statistics of
+  ``kernels.common.STAT_NAMES``, f on recorded rounds and beyond the family's ``safe_radius`` (see below):
+  the same numbers as the generic kernel, bit for bit.
 * ``stats`` naming only ``diverged_round``, ``clipped_fraction``, ``max_abs_x``: f and ||grad f|| only on
   recorded rounds, or when ``|x_r|`` reaches the family's ``safe_radius`` (inside it the divergence rule
   cannot fire, so the divergence round is unchanged); the other statistics are NaN.
@@ -94,7 +95,13 @@ def _const_expr(value, where):
 def _function_text(disp):
     """The function's code without decorators (comments dropped, docstring kept), decorated again with
     ``cache=True`` and the Numba options that change its compilation."""
-    node = ast.parse(textwrap.dedent(inspect.getsource(disp.py_func))).body[0]
+    try:
+        src = inspect.getsource(disp.py_func)
+    except (OSError, TypeError):
+        raise TheoryBenchError(f"the source of piece {disp.py_func.__qualname__!r} cannot be read (defined with "
+                               "exec or in an interactive prompt without history?): define it in a file, a "
+                               "notebook cell or a module") from None
+    node = ast.parse(textwrap.dedent(src)).body[0]
     node.decorator_list = []
     opts = [f"{k}={disp.targetoptions[k]!r}" for k in _KEPT_OPTIONS if disp.targetoptions.get(k) is not None]
     return f"@njit({', '.join(['cache=True'] + opts)})\n{ast.unparse(node)}"
@@ -239,7 +246,7 @@ def _template(method, family, noise_kind, every_round, n_unroll=0):
     early = ("    if target < 0.0 and st[7] >= 0:\n        _fill_nan1(p, out_x, out_loss, out_gn)\n"
              "        return -1\n") if every_round else ""
     gate = ("" if every_round else
-            "    if xmax < rho and not (p < rec.shape[0] and rec[p] == r):\n"
+            "    if safe:\n"
             "        st[4] = max(st[4], xmax)\n"
             "        return p\n")
     init = ("    st[0] = -1.0\n    st[1] = np.inf\n    st[2] = 0.0\n    st[3] = 0.0\n    st[4] = 0.0\n"
@@ -262,23 +269,29 @@ def _fill_nan1(p, out_x, out_loss, out_gn):
 @njit(cache=True, inline="always")
 def _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st):
     """x_r observed: f(x_r) = mean_i f_i(x_r), |f'(x_r)|, the divergence rule, the running statistics,
-    the record. Returns the next record position, or -1 when the run ends here."""
+    the record. Returns the next record position, or -1 when the run ends here. Inside the family's safe
+    radius (|x_r| < rho) the rule cannot fire, so f(x_r) is evaluated only on recorded rounds there."""
     xmax = abs(x)
+    recorded = p < rec.shape[0] and rec[p] == r
+    safe = xmax < rho and not recorded
 {gate}    n = params.shape[0]
-    val = 0.0
     gs = 0.0
     for i in range(n):
-        val += {value}(params[i], x)
         gs += {grad}(params[i], x)
-    loss = val / n
     gn = abs(gs / n)
-    if not healthy(xmax, loss, gn, st[4] if r > 0 else np.inf):
-        st[0] = r
-        _fill_nan1(p, out_x, out_loss, out_gn)
-        return -1
+    loss = 0.0
+    if not safe:
+        val = 0.0
+        for i in range(n):
+            val += {value}(params[i], x)
+        loss = val / n
+        if not healthy(xmax, loss, gn, st[4] if r > 0 else np.inf):
+            st[0] = r
+            _fill_nan1(p, out_x, out_loss, out_gn)
+            return -1
     level = abs(target)
     st[4] = max(st[4], xmax)
-{gn_block}    if p < rec.shape[0] and rec[p] == r:
+{gn_block}    if recorded:
         out_loss[p] = loss
         out_gn[p] = gn
         out_x[p, 0] = x
@@ -481,7 +494,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
         nm = np.asarray([problems[c].noise_mask[0] for c in idx], dtype=np.float64)
         tg = np.ascontiguousarray(targets[idx], dtype=np.float64)
-        if stats == "all" or fam.safe_radius is None:
+        if fam.safe_radius is None:
             rho = np.zeros(idx.size)
         else:
             rho = np.asarray([min(float(fam.safe_radius(rows_of[id(problems[c])])), 1e150) for c in idx])

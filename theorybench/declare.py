@@ -29,6 +29,7 @@ A user declares a method in a notebook or a package with :class:`Method` and :fu
 then runs through ``theorybench.run`` / ``sweep`` on every problem a registered family serves."""
 from dataclasses import dataclass, field
 import inspect
+import keyword
 
 from numba.core.dispatcher import Dispatcher
 
@@ -68,6 +69,9 @@ class Method:
             if p.kind not in ("float", "int", "choice"):
                 raise TheoryBenchError(f"method {self.name!r}: hyperparameter {p.name!r} has kind {p.kind!r}; "
                                        "a kernel takes float, int or choice hyperparameters")
+            if not p.name.isidentifier() or keyword.iskeyword(p.name):
+                raise TheoryBenchError(f"method {self.name!r}: hyperparameter name {p.name!r} must be a Python "
+                                       "identifier (the step takes it as an argument)")
             if p.name in ORACLE_ARGS:
                 raise TheoryBenchError(f"method {self.name!r}: hyperparameter name {p.name!r} is taken by the "
                                        f"oracle ({', '.join(ORACLE_ARGS)})")
