@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import theorybench as tb
-from theorybench.claims import Evidence, register_paper
+from theorybench.claims import Evidence
 from theorybench.errors import TheoryBenchError
 from theorybench.results import RunResult
 from theorybench.testing import (assert_claim, assert_contraction, assert_ordered, assert_rate,
@@ -337,7 +337,8 @@ def _plugin_args():
 @pytest.fixture
 def scratch(pytester, monkeypatch):
     pytester.makepyfile(mypapers=PAPER_MODULE, test_user=USER_TEST)
-    pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\ntheorybench_papers = mypapers\n")
+    pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\ntheorybench_papers = mypapers\n"
+                                     "theorybench_warmup = monomial gd\n")
     monkeypatch.setenv("EXPECTED_SEED", "0")
     return pytester
 
@@ -361,6 +362,7 @@ def test_plugin_collects_a_user_papers_claims(scratch):
     assert _outcomes(res) == {"EPX-1": "PASSED", "EPX-1[control]": "PASSED", "EPX-2": "XFAIL",
                               "EPX-2[control]": "PASSED", "test_rate": "PASSED", "test_only_at_full": "SKIPPED"}
     res.assert_outcomes(passed=4, xfailed=1, skipped=1)
+    assert "collected 6 items" in res.stdout.str()
     assert "theorybench: size quick, seed 0, papers: mypapers" in res.stdout.str()
     assert (scratch.path / "sizes.txt").read_text().split() == ["quick"] * 4
 
@@ -381,6 +383,9 @@ def test_plugin_explicit_paths_and_selection(scratch):
     res = _run(scratch, "test_user.py", "--theorybench-papers", "mypapers,EP-3", "-k", "EPX-1 or EP-3")
     assert _outcomes(res) == {"EPX-1": "PASSED", "EPX-1[control]": "PASSED", "EP-3": "PASSED",
                               "EP-3[control]": "PASSED"}
+    res = scratch.runpytest_subprocess(*_plugin_args(), "--collect-only", "-q", "--theorybench-papers", "all")
+    ids = set(res.outlines)                                # every installed paper's claims, and controls
+    assert {"theorybench::episode_iclr23::EP-3", "theorybench::episode_iclr23::EP-3[control]"} <= ids
 
 
 def test_plugin_failure_message_and_bad_paper_name(scratch):

@@ -19,7 +19,8 @@ A user's project gets its claims tested by plain ``pytest`` with one ini line::
 
 Each entry is a module that registers papers (``PAPER = register_paper(...)`` at module level, claims
 declared with ``@PAPER.claim(...)``), imported by the plugin; or a registered paper's key or alias, or a
-claim id (papers installed through the ``theorybench.papers`` entry-point group are found that way).
+claim id (papers installed through the ``theorybench.papers`` entry-point group are found that way); or
+``all``: every installed paper.
 Every claim gives two items, ``ID`` (its verdict must be the declared one: a claim that declares FAIL is
 an xfail, strict) and ``ID[control]`` (its negative control must report FAIL). Claims named in the ini
 file are collected when pytest runs without path arguments (``pytest``, ``pytest -k EP-3``); with
@@ -120,11 +121,14 @@ def _is_module(name):
 
 
 def resolve_claims(tokens):
-    """Claims named by ``tokens``: modules that register papers, paper keys or aliases, claim ids."""
+    """Claims named by ``tokens``: modules that register papers, paper keys or aliases, claim ids, ``all``."""
     from theorybench import claims
     from theorybench.errors import TheoryBenchError
     out = []
     for tok in tokens:
+        if tok == "all":
+            out.extend(claims.all_claims())
+            continue
         if _is_module(tok):
             try:
                 ps = _module_papers(tok)
@@ -201,8 +205,9 @@ def _claim_items(session, config):
     items, parents = [], {}
     for c in resolve_claims(tokens):
         if c.paper not in parents:
-            parents[c.paper] = PaperCollector.from_parent(session, name=c.paper, nodeid=f"theorybench::{c.paper}")
-        parent = parents[c.paper]
+            parents[c.paper] = (PaperCollector.from_parent(session, name=c.paper, nodeid=f"theorybench::{c.paper}"),
+                                [])
+        parent, mine = parents[c.paper]
         for control in (False, True):
             name = f"{c.id}[control]" if control else c.id
             item = ClaimItem.from_parent(parent, name=name, nodeid=f"{parent.nodeid}::{name}", claim=c,
@@ -211,7 +216,12 @@ def _claim_items(session, config):
                 item.add_marker(pytest.mark.xfail(strict=True, reason=c.expected_reason or "declared FAIL"))
             if size == "full":
                 item.add_marker(pytest.mark.theorybench_slow)
-            items.append(item)
+            mine.append(item)
+    for parent, mine in parents.values():
+        # reported as collected, like the items of a file (the terminal's "collected N items", --lf, ...)
+        report = pytest.CollectReport(parent.nodeid, "passed", None, mine)
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(mine)
     return items
 
 
