@@ -25,6 +25,14 @@ Sanity check: the mean over seeds of the final |f'(x_R)| per configuration must 
 theorybench and (b) (and (a) on its subset) within sampling noise: the RNGs differ, so the comparison
 is a two-sample z-score per configuration, not bitwise.
 
+Per local step (issue 10), CELGC only, every engine at the same Numba thread count: ns per local step per
+trajectory (wall time / sum over trajectories of R x N x I) for theorybench's composed kernel through
+``theorybench.sweep`` (all running statistics every round, the default sparse record), the composed kernel
+asked for the cheap statistics only (record rounds 0 and R), the generic ``federated`` kernel (the same sweep
+with the routing of ``local-clip`` to its composed kernel switched off), the hand-written kernel (d), NumPy
+vectorised (b) and JAX (c) if importable; then the same at widths 10 to 10^5 configurations (R = 100).
+``--per-step-only`` runs just that part (writes ``episode_sweep_per_step[_quick].json``).
+
 Run: ``python benchmarks/bench_episode_sweep.py [--quick]``. Writes ``benchmarks/results/episode_sweep.json``
 and ``benchmarks/results/episode_sweep.png`` (``--quick`` writes ``episode_sweep_quick.*``).
 """
@@ -296,6 +304,148 @@ def make_jax(algo, H, R, Imax):
 
 
 # --------------------------------------------------------------------------------------------------
+# ns per local step, CELGC: composed vs generic vs hand-written vs NumPy vs JAX (issue 10)
+# --------------------------------------------------------------------------------------------------
+CHEAP = ("diverged_round", "clipped_fraction", "max_abs_x")
+
+
+def _celgc_batch(tb, H, eta_v, gamma_v, I_v, seed_v):
+    """The configurations as ``run_batch`` takes them (one problem object shared)."""
+    p = tb.make_problem("episode-quartic", H=H)
+    alg = tb.get_algorithm("local-clip")
+    settings = [alg.resolve({"eta": float(e), "gamma": float(g), "local_steps": int(i)})
+                for e, g, i in zip(eta_v, gamma_v, I_v)]
+    return alg, [p] * len(settings), settings, [int(s) for s in seed_v]
+
+
+def per_step(H, R, grid, n_seeds, repeats, widths, log):
+    """ns per local step per trajectory for CELGC on the EPISODE quartic, each engine on the same work."""
+    import numba
+    import theorybench as tb
+    from theorybench import compose, declare
+
+    threads = numba.get_num_threads()
+    configs = [(e, g, I) for e in grid["eta"] for g in grid["gamma"] for I in grid["local_steps"]]
+    cfg = np.array(configs)
+    eta_v, gamma_v = np.repeat(cfg[:, 0], n_seeds), np.repeat(cfg[:, 1], n_seeds)
+    I_v = np.repeat(cfg[:, 2], n_seeds).astype(np.int64)
+    seed_v = np.tile(np.arange(n_seeds), len(configs))
+    N = len(H_CLIENTS)
+    local_steps = float(R * N * I_v.sum())
+    alg, probs, settings, seeds = _celgc_batch(tb, H, eta_v, gamma_v, I_v, seed_v)
+    rec_ends = np.array([0, R], dtype=np.int64)
+    x0s = [p.x0 for p in probs]
+
+    def sweep_tb():
+        return tb.sweep("episode-quartic", "local-clip", grid=grid, problem_settings={"H": H}, seeds=n_seeds,
+                        rounds=R)
+
+    def composed_cheap():
+        return compose.run_batch_group(alg, probs, settings, seeds, R, rec_ends, x0s, None, "numba", {},
+                                       stats=CHEAP)
+
+    def composed_all():
+        return compose.run_batch_group(alg, probs, settings, seeds, R, rec_ends, x0s, None, "numba", {})
+
+    def generic_sweep():
+        saved = declare.ROUTED.pop("local-clip")
+        try:
+            return sweep_tb()
+        finally:
+            declare.ROUTED["local-clip"] = saved
+
+    plan_all = compose.plan_batch(alg, probs, settings, seeds, R, rec_ends, x0s, None)
+    plan_cheap = compose.plan_batch(alg, probs, settings, seeds, R, rec_ends, x0s, None, stats=CHEAP)
+
+    def kernel_only(plan):
+        return lambda: [m.batch(*a) for m, a, _ in plan]
+
+    call_d = make_numba_special()
+    engines = {
+        "composed_sweep": ("theorybench.sweep, composed kernel (all statistics, sparse record)", sweep_tb),
+        "composed_kernel_all": ("composed kernel, all statistics, record 0 and R", composed_all),
+        "composed_kernel_cheap": ("composed kernel, cheap statistics, record 0 and R", composed_cheap),
+        "kernel_only_all": ("  its batch call alone (planned once), all statistics", kernel_only(plan_all)),
+        "kernel_only_cheap": ("  its batch call alone (planned once), cheap statistics", kernel_only(plan_cheap)),
+        "generic_sweep": ("theorybench.sweep, generic federated kernel (before issue 10)", generic_sweep),
+        "hand_numba": ("hand-written Numba kernel (d)",
+                       lambda: call_d("local-clip", eta_v, gamma_v, I_v, seed_v, H, R)),
+        "numpy_vectorised": ("NumPy vectorised (b), 1 thread",
+                             lambda: vectorised_numpy("local-clip", eta_v, gamma_v, I_v, H, R)),
+    }
+    first = {}
+    try:
+        import jax  # noqa: F401
+        call_c = make_jax("local-clip", H, R, int(I_v.max()))
+        engines["jax"] = (f"JAX {jax.__version__} jit(vmap(scan))", lambda: call_c(eta_v, gamma_v, I_v, seed_v))
+    except Exception as exc:  # optional peer
+        log(f"  JAX skipped: {exc!r}")
+    for k, (lab, fn) in engines.items():
+        t = time.perf_counter()
+        fn()
+        first[k] = time.perf_counter() - t
+    # bit-identity of the composed sweep and the generic kernel (trace and statistics)
+    a, b = sweep_tb(), generic_sweep()
+    same = (all(np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True) for f in ("x", "loss", "grad_norm"))
+            and all(np.array_equal(a.stats[k], b.stats[k], equal_nan=True) for k in a.stats))
+    d_diff = float(np.nanmax(np.abs(call_d("local-clip", eta_v, gamma_v, I_v, seed_v, H, R)
+                                    - a.grad_norm[..., -1].reshape(-1))))
+    samples = {k: [] for k in engines}
+    for _ in range(repeats):  # round robin: the machine is shared
+        for k, (_, fn) in engines.items():
+            t = time.perf_counter()
+            fn()
+            samples[k].append(time.perf_counter() - t)
+    import statistics
+    out = {}
+    log(f"\nCELGC, EPISODE quartic H={H:g}: {eta_v.size} trajectories x R={R}, {local_steps:.3g} local steps per "
+        f"call, {threads} Numba threads; median of {repeats} (round robin)")
+    log(f"  {'engine':<66}{'ns/step':>9}{'vs hand':>9}{'first call s':>14}")
+    hand = statistics.median(samples["hand_numba"])
+    for k, (lab, _) in engines.items():
+        m = statistics.median(samples[k])
+        out[k] = {"label": lab, "median_s": m, "samples_s": samples[k], "ns_per_local_step": m / local_steps * 1e9,
+                  "ratio_vs_hand": m / hand, "first_call_s": first[k]}
+        log(f"  {lab:<66}{out[k]['ns_per_local_step']:9.2f}{out[k]['ratio_vs_hand']:8.2f}x{first[k]:14.2f}")
+    log(f"  composed sweep bit-identical to the generic kernel (x, f, |f'|, all statistics): {same}; "
+        f"hand-written vs composed final |f'|: max |diff| {d_diff:.2e}")
+    width_rows = []
+    if widths:
+        Rw = 100
+        log(f"\nWidths (R = {Rw}, I = 8, eta = 0.01, gamma = 0.05, seeds vary): ns per local step")
+        for w in widths:
+            e = np.full(w, 0.01)
+            g = np.full(w, 0.05)
+            I = np.full(w, 8, dtype=np.int64)
+            sd = np.arange(w)
+            alg_w, probs_w, set_w, seeds_w = _celgc_batch(tb, H, e, g, I, sd)
+            recw = np.array([0, Rw], dtype=np.int64)
+            x0w = [p.x0 for p in probs_w]
+            steps_w = float(Rw * N * I.sum())
+            plan_w = compose.plan_batch(alg_w, probs_w, set_w, seeds_w, Rw, recw, x0w, None, stats=CHEAP)
+            fns = {"composed_kernel_cheap": lambda: compose.run_batch_group(alg_w, probs_w, set_w, seeds_w, Rw, recw,
+                                                                            x0w, None, "numba", {}, stats=CHEAP),
+                   "kernel_only_cheap": kernel_only(plan_w),
+                   "composed_sweep": lambda: tb.sweep("episode-quartic", "local-clip", problem_settings={"H": H},
+                                                      seeds=w, rounds=Rw, eta=0.01, gamma=0.05, local_steps=8),
+                   "numpy_vectorised": lambda: vectorised_numpy("local-clip", e, g, I, H, Rw)}
+            if "jax" in engines:
+                cj = make_jax("local-clip", H, Rw, 8)
+                cj(e, g, I, sd)
+                fns["jax"] = lambda: cj(e, g, I, sd)
+            row = {"width": w}
+            for k, fn in fns.items():
+                fn()
+                m, _, _ = timed(fn, 3 if w <= 10**4 else 1)
+                row[k] = m / steps_w * 1e9
+            width_rows.append(row)
+            log("  " + f"{w:>7}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "width"))
+    return {"engines": out, "bit_identical_composed_vs_generic": same, "hand_vs_composed_max_abs_diff": d_diff,
+            "trajectories": int(eta_v.size), "rounds": R, "local_steps_per_call": local_steps, "threads": threads,
+            "widths": width_rows}
+
+
+# --------------------------------------------------------------------------------------------------
 def z_scores(a, b):
     """Per-configuration two-sample z of the means over the last axis (seeds), finite runs only.
     ``a`` is the reference (theorybench, all seeds); ``b`` may hold fewer seeds (the loops' subset)."""
@@ -324,10 +474,33 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 64, quick 8)")
     ap.add_argument("--loop-budget", type=float, default=None,
                     help="seconds per (loop variant, algorithm) for the Python loops (default 5, quick 1)")
+    ap.add_argument("--per-step-only", action="store_true",
+                    help="only the CELGC ns-per-local-step comparison (composed, generic, hand-written, NumPy, JAX)")
+    ap.add_argument("--widths", default=None,
+                    help="comma-separated widths for the per-step scan (default 10,100,1000,10000,100000; quick: "
+                         "10,1000,10000; 'none' to skip)")
     args = ap.parse_args(argv)
 
     import numba
     import theorybench as tb
+
+    if args.widths is None:
+        widths = [10, 1000, 10000] if args.quick else [10, 100, 1000, 10000, 100000]
+    else:
+        widths = [] if args.widths == "none" else [int(w) for w in args.widths.split(",")]
+    if args.per_step_only:
+        n_seeds_ps = args.seeds or (8 if args.quick else 64)
+        grid_ps = {"eta": [0.005, 0.01, 0.02], "gamma": [0.025, 0.05, 0.1], "local_steps": [2, 4, 8]}
+        ps = per_step(args.H, args.rounds, grid_ps, n_seeds_ps, 3 if args.quick else 5, widths,
+                      lambda m: print(m, flush=True))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        from theorybench.atomic_io import atomic_write_text
+        stem = "episode_sweep_per_step_quick" if args.quick else "episode_sweep_per_step"
+        atomic_write_text(RESULTS / f"{stem}.json", json.dumps({"benchmark": "episode_sweep_per_step",
+                                                                "quick": args.quick, "H": args.H, "per_step": ps,
+                                                                "machine": machine_info()}, indent=2, default=float))
+        print(f"wrote {RESULTS / (stem + '.json')}")
+        return 0
 
     H, R = args.H, args.rounds
     n_seeds = args.seeds or (8 if args.quick else 64)
@@ -505,6 +678,8 @@ def main(argv=None):
     print(f"Target (issue): theorybench >= 40x faster than the plain loop (a): {speedup:.1f}x "
           f"-> {'MET' if target_ok else 'NOT MET'} (against the tuned loop (a'): {speedup_s:.1f}x)")
 
+    ps = per_step(H, R, grid, n_seeds, repeats, widths, lambda m: print(m, flush=True))
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "episode_sweep_quick" if args.quick else "episode_sweep"
     payload = {
@@ -512,7 +687,7 @@ def main(argv=None):
         "work": {"problem": "episode-quartic", "H": H, "sigma": SIGMA, "x0": X0, "rounds": R,
                  "convention": "step", "algorithms": list(ALGOS), "grid": grid, "seeds": n_seeds,
                  "configurations": n_cfg, "trajectories": total_traj},
-        "results": res, "sanity": sanity, "table_markdown": table,
+        "results": res, "sanity": sanity, "table_markdown": table, "celgc_per_local_step": ps,
         "target": {"description": "theorybench >= 40x faster than a plain Python loop (a)",
                    "speedup_vs_loop_numpy": speedup, "speedup_vs_loop_scalar": speedup_s, "met": target_ok},
         "machine": machine_info(),

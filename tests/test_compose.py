@@ -92,6 +92,17 @@ def test_composed_bit_identical_sampling_targets_and_noise_models(monkeypatch):
     _compare(r1, r2)
 
 
+def test_composed_bit_identical_over_groups_of_client_counts(monkeypatch):
+    """Several kernel calls in one sweep (N = 2 and 4 written out client by client, N = 6 as a loop), with
+    and without client sampling."""
+    kw = dict(problem_grid={"N": [2, 4, 6]}, grid={"clients_per_round": [0, 1], "eta": [0.01, 0.2]}, seeds=2,
+              rounds=40, problem_settings={"H": 3.0})
+    a = tb.sweep("episode-quartic", "local-clip", **kw)
+    monkeypatch.delitem(declare.ROUTED, "local-clip")
+    b = tb.sweep("episode-quartic", "local-clip", **kw)
+    _compare(a, b)
+
+
 def test_cheap_statistics_mode_keeps_divergence_and_trace():
     """Asking only for the statistics that need no f every round: f and f' only on recorded rounds (and
     beyond the family's safe radius); the divergence round, the clipped fraction, max |x| and the recorded

@@ -452,63 +452,98 @@ def accepts(problem):
 def routed(alg, problems, backend):
     """Whether this batch of a library algorithm runs through its composed kernel (declare.ROUTED)."""
     names = ROUTED.get(alg.name)
-    return (backend == "numba" and names is not None and alg.name in METHODS and len(problems) > 0
-            and all(p.name in names and accepts(p) for p in problems))
+    if not (backend == "numba" and names is not None and alg.name in METHODS and len(problems) > 0):
+        return False
+    distinct = {id(p): p for p in problems}.values()
+    return all(p.name in names and accepts(p) for p in distinct)
+
+
+def pack_all(method, settings):
+    """``pack`` for a list of settings at once: one column per hyperparameter (no per-configuration call)."""
+    h = np.empty((len(settings), len(method.params)))
+    for k, p in enumerate(method.params):
+        col = [st.get(p.name, p.default) for st in settings]
+        if p.kind == "choice":
+            codes = CHOICE_CODES[p.name] if p.name in CHOICE_CODES else {v: j for j, v in enumerate(p.choices)}
+            col = [codes[v] for v in col]
+        if any(v is None for v in col):
+            raise TheoryBenchError(f"hyperparameter {p.name!r} of {method.name!r} has no value")
+        h[:, k] = col
+    return h
+
+
+def plan_batch(alg, problems, settings, seeds, rounds, rec, x0s, targets, stats="all", cache_dir=None):
+    """The kernel calls of a batch, before running them: a list of ``(module, args, idx)``, one per group of
+    configurations with the same (family, parameter shape, noise model); ``module.batch(*args)`` fills the
+    output arrays at the end of ``args`` (configurations ``idx`` of the batch). The per-configuration work
+    is done once per distinct problem object, so a sweep of 10^5 configurations plans in well under a second."""
+    method = get_method(alg.name)
+    n = len(problems)
+    uniq = {}      # id(problem) -> position among the distinct problems
+    objs = []
+    where = np.empty(n, dtype=np.int64)
+    for c, p in enumerate(problems):
+        u = uniq.get(id(p))
+        if u is None:
+            u = uniq[id(p)] = len(objs)
+            objs.append(p)
+        where[c] = u
+    fams = [family_for(p) for p in objs]
+    rows = [np.ascontiguousarray(f.rows(p), dtype=np.float64) for f, p in zip(fams, objs)]
+    sigma = np.array([p.sigma for p in objs], dtype=np.float64)
+    nmask = np.array([p.noise_mask[0] for p in objs], dtype=np.float64)
+    rho_u = np.array([0.0 if f.safe_radius is None else min(float(f.safe_radius(r)), 1e150)
+                      for f, r in zip(fams, rows)])
+    gkey = [(f.name, r.shape, p.noise_code) for f, r, p in zip(fams, rows, objs)]
+    hyper_all = pack_all(method, settings)
+    x0_all = np.asarray([np.asarray(a, dtype=np.float64).reshape(-1)[0] for a in x0s], dtype=np.float64)
+    seeds_all = np.asarray(seeds, dtype=np.int64)
+    targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
+    rec = np.ascontiguousarray(rec, dtype=np.int64)
+    nrec = rec.size
+    groups = {}
+    for u, k in enumerate(gkey):
+        groups.setdefault(k, []).append(u)
+    calls = []
+    for (fname, shape, ncode), us in groups.items():
+        us = np.asarray(us)
+        idx = np.flatnonzero(np.isin(where, us)) if len(groups) > 1 else np.arange(n)
+        mod = kernel(method, fams[us[0]], ncode, stats, cache_dir, n_clients=shape[0])
+        w = where[idx]
+        stacked = np.stack([rows[j] for j in us])[np.searchsorted(us, w)]  # us is sorted
+        args = (np.ascontiguousarray(stacked), np.ascontiguousarray(hyper_all[idx]),
+                np.ascontiguousarray(x0_all[idx]), np.ascontiguousarray(seeds_all[idx]),
+                np.ascontiguousarray(sigma[w]), np.ascontiguousarray(nmask[w]),
+                np.ascontiguousarray(targets[idx], dtype=np.float64), np.ascontiguousarray(rho_u[w]), int(rounds),
+                rec, np.full((idx.size, nrec, 1), np.nan), np.full((idx.size, nrec), np.nan),
+                np.full((idx.size, nrec), np.nan), np.zeros((idx.size, N_STATS)))
+        calls.append((mod, args, idx))
+    return calls
 
 
 def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra, stats="all",
                     cache_dir=None):
     """The runner's hook: configurations grouped by (family, parameter shape, noise model), one composed
-    kernel call per group. Returns ``(rec, x, loss, grad_norm, stats)`` like ``runner._run_batch``."""
-    method = get_method(alg.name)
+    kernel call per group (:func:`plan_batch`). Returns ``(rec, x, loss, grad_norm, stats)`` like
+    ``runner._run_batch``."""
     if backend != "numba":
         raise TheoryBenchError(f"backend {backend!r} does not cover the declared method {alg.name!r}; use "
                                "backend='numba'")
-    n = len(problems)
-    fams = {}
-    for p in problems:
-        if id(p) not in fams:
-            fams[id(p)] = family_for(p)
-    nrec = rec.size
-    out_x = np.full((n, nrec, 1), np.nan)
-    out_loss = np.full((n, nrec), np.nan)
-    out_g = np.full((n, nrec), np.nan)
-    out_s = np.zeros((n, N_STATS))
-    targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
-    rows_of = {}
-    groups = {}
-    for c, p in enumerate(problems):
-        fam = fams[id(p)]
-        if id(p) not in rows_of:
-            rows_of[id(p)] = np.ascontiguousarray(fam.rows(p), dtype=np.float64)
-        groups.setdefault((fam.name, rows_of[id(p)].shape, p.noise_code), []).append(c)
+    calls = plan_batch(alg, problems, settings, seeds, rounds, rec, x0s, targets, stats, cache_dir)
     rec = np.ascontiguousarray(rec, dtype=np.int64)
-    for (fname, shape, ncode), idx in groups.items():
-        fam = fams[id(problems[idx[0]])]
-        mod = kernel(method, fam, ncode, stats, cache_dir, n_clients=shape[0])
-        idx = np.asarray(idx)
-        params = np.stack([rows_of[id(problems[c])] for c in idx])
-        hyper = np.stack([pack(method, settings[c]) for c in idx])
-        x0 = np.asarray([float(np.asarray(x0s[c], dtype=np.float64).reshape(-1)[0]) for c in idx])
-        sd = np.asarray([seeds[c] for c in idx], dtype=np.int64)
-        ns = np.asarray([problems[c].sigma for c in idx], dtype=np.float64)
-        nm = np.asarray([problems[c].noise_mask[0] for c in idx], dtype=np.float64)
-        tg = np.ascontiguousarray(targets[idx], dtype=np.float64)
-        if fam.safe_radius is None:
-            rho = np.zeros(idx.size)
-        else:
-            rho = np.asarray([min(float(fam.safe_radius(rows_of[id(problems[c])])), 1e150) for c in idx])
-        whole = len(groups) == 1
-        ox = out_x if whole else np.full((idx.size, nrec, 1), np.nan)
-        ol = out_loss if whole else np.full((idx.size, nrec), np.nan)
-        og = out_g if whole else np.full((idx.size, nrec), np.nan)
-        os_ = out_s if whole else np.zeros((idx.size, N_STATS))
-        mod.batch(params, hyper, x0, sd, ns, nm, tg, rho, int(rounds), rec, ox, ol, og, os_)
-        if not whole:
-            out_x[idx] = ox
-            out_loss[idx] = ol
-            out_g[idx] = og
-            out_s[idx] = os_
+    if len(calls) == 1:
+        mod, args, _ = calls[0]
+        mod.batch(*args)
+        out_x, out_loss, out_g, out_s = args[-4:]
+    else:
+        n, nrec = len(problems), rec.size
+        out_x = np.full((n, nrec, 1), np.nan)
+        out_loss = np.full((n, nrec), np.nan)
+        out_g = np.full((n, nrec), np.nan)
+        out_s = np.zeros((n, N_STATS))
+        for mod, args, idx in calls:
+            mod.batch(*args)
+            out_x[idx], out_loss[idx], out_g[idx], out_s[idx] = args[-4:]
     extra["stat_names"] = STAT_NAMES
     return rec, out_x, out_loss, out_g, out_s
 
