@@ -380,12 +380,17 @@ def test_plugin_size_and_seed_options(scratch, monkeypatch):
 def test_plugin_explicit_paths_and_selection(scratch):
     res = _run(scratch, "test_user.py")                   # a path given: only that file runs
     assert set(_outcomes(res)) == {"test_rate", "test_only_at_full"}
-    res = _run(scratch, "test_user.py", "--theorybench-papers", "mypapers,EP-3", "-k", "EPX-1 or EP-3")
-    assert _outcomes(res) == {"EPX-1": "PASSED", "EPX-1[control]": "PASSED", "EP-3": "PASSED",
-                              "EP-3[control]": "PASSED"}
+    res = _run(scratch, "test_user.py", "--theorybench-papers", "mypapers", "-k", "EPX-1 or rate")
+    assert _outcomes(res) == {"EPX-1": "PASSED", "EPX-1[control]": "PASSED", "test_rate": "PASSED"}
+    # a claim id, and every installed paper (the theorybench.papers entry points)
+    res = scratch.runpytest_subprocess(*_plugin_args(), "--collect-only", "-q", "--theorybench-papers", "EP-3")
+    from theorybench.claims import all_claims
+    every = {c.id: f"theorybench::{c.paper}::{c.id}" for c in all_claims()}
+    claims = [line for line in res.outlines if line.startswith("theorybench::")]
+    assert claims == [every["EP-3"], every["EP-3"] + "[control]"]
     res = scratch.runpytest_subprocess(*_plugin_args(), "--collect-only", "-q", "--theorybench-papers", "all")
-    ids = set(res.outlines)                                # every installed paper's claims, and controls
-    assert {"theorybench::episode_iclr23::EP-3", "theorybench::episode_iclr23::EP-3[control]"} <= ids
+    claims = {line for line in res.outlines if line.startswith("theorybench::")}
+    assert claims == set(every.values()) | {v + "[control]" for v in every.values()}
 
 
 def test_plugin_failure_message_and_bad_paper_name(scratch):
