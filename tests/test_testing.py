@@ -84,6 +84,11 @@ def test_rate_from_xy_pairs_and_require_modes():
     beyond = (m.hi + 0.01, 0.0)                                      # excludes the whole interval
     with pytest.raises(AssertionError, match="must reach the prediction"):
         assert_rate(wide, beyond, require="overlap")
+    censored = y[:3].copy()
+    censored[1, -2:] = np.nan                                        # a seed that diverged (or never reached)
+    with pytest.raises(AssertionError, match=r"seed 1 is not finite at 7279 \(2 point\(s\) in the window"):
+        assert_rate((t, censored), (-1.5, -0.5))
+    assert_rate((t, censored), (-1.5, -0.5), window=(None, 5000))
 
 
 def test_scaling_law_against_a_swept_axis():

@@ -76,7 +76,7 @@ class Measurement:
         return f"{self.what} = {_g(self.estimate)}, {ci}"
 
 
-def _g(v):
+def _g(v, nan="nan"):
     if v is None:
         return "None"
     try:
@@ -84,16 +84,14 @@ def _g(v):
     except (TypeError, ValueError):
         return str(v)
     if math.isnan(v):
-        return "never"
+        return nan
     return str(int(v)) if v.is_integer() and abs(v) < 1e9 else f"{v:.4g}"
 
 
-def _short(values, n=4):
+def _short(values, n=4, nan="nan"):
     """A compact text of a sequence: all of it when short, else its ends."""
-    v = list(np.ravel(np.asarray(values, dtype=object)))
-    if len(v) <= 2 * n:
-        return "[" + ", ".join(_g(a) for a in v) + "]"
-    return "[" + ", ".join(_g(a) for a in v[:n]) + ", ..., " + ", ".join(_g(a) for a in v[-n:]) + "]"
+    v = [_g(a, nan) for a in np.ravel(np.asarray(values, dtype=object))]
+    return "[" + ", ".join(v if len(v) <= 2 * n else v[:n] + ["..."] + v[-n:]) + "]"
 
 
 def _fail(title, lines):
@@ -308,10 +306,16 @@ def _seed_interval(values, level, sided):
 
 
 def _fit_rows(x, Y, keep, labels, transform, fit_one, what, data_text):
-    """Fit each row of ``Y`` on the points ``keep`` & usable; a row with fewer than 2 usable points fails."""
+    """Fit each row of ``Y`` on the points ``keep`` & usable (``transform``: positive for a log); a row
+    with a non-finite value in the window, or fewer than 2 usable points, fails."""
     rows = []
     for lab, row in zip(labels, Y):
-        ok = keep & np.isfinite(row) & transform(x, row)
+        bad = np.flatnonzero(keep & ~np.isfinite(row))
+        if bad.size:  # a diverged run, or a statistic never reached (NaN): censored, not left out
+            _fail(f"{what}: {lab} is not finite at {_g(x[bad[0]])} ({bad.size} point(s) in the window: "
+                  "diverged, or never reached)", [("data", data_text(row))])
+        with np.errstate(invalid="ignore"):
+            ok = keep & transform(x, row)
         if ok.sum() < 2:
             _fail(f"{what}: {lab} has {int(ok.sum())} usable point(s) in the window (a fit needs 2)",
                   [("data", data_text(row))])
@@ -414,7 +418,7 @@ def assert_rate(result, interval, *, y="loss", x=None, time="round", sel=None, w
         return f"{xname} {_short(X[k])}, {yname} {_short(row[k])}"
 
     rows = _fit_rows(X, Y, keep, labels, lambda t, r: (t > 0) & (r > 0),
-                     lambda t, r: fit_power_law(t, r)["slope"], what, data_text)
+                     lambda t, r: fit_power_law(t, r)["slope"], f"assert_rate: {what}", data_text)
     sided = _sided(interval)
     slopes = [s for _, _, s in rows]
     if len(rows) == 1:
@@ -464,7 +468,7 @@ def assert_contraction(result, interval, *, y="loss", time="round", sel=None, wi
         return f"{tname} {_short(T[keep])}, {yname} {_short(row[keep])}"
 
     rows = _fit_rows(T, Y, keep, labels, lambda t, r: r > 0,
-                     lambda t, r: math.log(fit_linear_rate(t, r)["q"]), what, data_text)
+                     lambda t, r: math.log(fit_linear_rate(t, r)["q"]), f"assert_contraction: {what}", data_text)
     sided = _sided(interval)
     logs = [v for _, _, v in rows]
     if len(rows) == 1:
@@ -557,7 +561,7 @@ def assert_transition(result, within, *, kind="crossing", y="grad_norm", level=N
             else vals
         what = "divergence round" if kind == "divergence" else f"statistic {name}"
         data = (f"{_describe(result[0] if isinstance(result, (list, tuple)) else result)}: "
-                f"stats[{name!r}] per seed {_short(vals)}")
+                f"stats[{name!r}] per seed {_short(vals, nan='never')}")
     if within is None:
         bad = [i for i, v in enumerate(vals) if not np.isnan(v)]
         want = "never"
@@ -566,9 +570,10 @@ def assert_transition(result, within, *, kind="crossing", y="grad_norm", level=N
         want = _text_interval(within)
     if bad:
         _fail(f"assert_transition: {what} is not {want} on {len(bad)} of {len(vals)} seed(s)",
-              [("measured", ", ".join(f"{labels[i]}: {_g(vals[i])}" for i in bad[:6])
+              [("measured", ", ".join(f"{labels[i]}: {_g(vals[i], 'never')}" for i in bad[:6])
                 + (" ..." if len(bad) > 6 else "")),
-               ("predicted", f"{what} {want} on every seed"), ("per seed", _short(vals)), ("data", data)])
+               ("predicted", f"{what} {want} on every seed"), ("per seed", _short(vals, nan="never")),
+               ("data", data)])
     return vals
 
 
