@@ -189,6 +189,15 @@ def test_ordered_methods(ep3_pair, how):
     assert {"per seed:", "a:", "b:"} & {line.split()[0] for line in str(e.value).splitlines()[1:]}
 
 
+def test_transitions_over_seeds_of_a_sweep(ep3_pair):
+    episode, celgc = ep3_pair     # EP-3: EPISODE reaches |f'| <= sigma = 1 within 10 rounds, CELGC never
+    assert assert_transition(episode, (0, 10), level=1.0).shape == (8,)
+    assert_transition(celgc, None, level=1.0)
+    assert_transition(celgc, None, kind="divergence")
+    with pytest.raises(AssertionError, match=r"is not in \[0, 10\] on 8 of 8 seed\(s\)"):
+        assert_transition(celgc, (0, 10), level=1.0)
+
+
 def test_ordered_by_proportion_needs_enough_seeds():
     a, b = np.zeros(4), np.ones(4)      # ordered on all 4 seeds, yet 4 seeds cannot exclude a fair coin
     assert_ordered(a, b)
@@ -269,7 +278,7 @@ def test_sweep_selection_errors():
 # ------------------------------------------------------------------ the pytest plugin
 
 def test_plugin_is_declared_and_the_project_suite_collects_no_claims(request):
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")
     with open(os.path.join(os.path.dirname(__file__), "..", "pyproject.toml"), "rb") as fh:
         eps = tomllib.load(fh)["project"]["entry-points"]["pytest11"]
     assert eps["theorybench"] == "theorybench.pytest_plugin"
