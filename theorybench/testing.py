@@ -239,7 +239,7 @@ def _curves(result, y, time, sel, param="result"):
 
 
 def _xy(data, y, x, time, sel, window):
-    """``(x, Y, labels, description, xname)`` for a rate fit: a plain ``(x, y)`` pair, trajectories
+    """``(x, Y, labels, description, xname, yname)`` for a rate fit: a plain ``(x, y)`` pair, trajectories
     against time, or (``x`` an axis of a sweep) a final value or running statistic against that axis."""
     if isinstance(data, tuple) and len(data) == 2 and not any(_is_run(d) for d in data):
         try:
@@ -250,7 +250,7 @@ def _xy(data, y, x, time, sel, window):
         if X.ndim != 1 or Y.ndim != 2 or Y.shape[1] != X.size:
             raise TheoryBenchError(f"parameter 'result': an (x, y) pair needs x 1-D and y of shape (len(x),) or "
                                    f"(n_seeds, len(x)); got x {X.shape}, y {np.shape(data[1])}")
-        labels = [f"seed {k}" for k in range(Y.shape[0])] if Y.shape[0] > 1 else ["-"]
+        labels = [f"seed {k}" for k in range(Y.shape[0])] if Y.shape[0] > 1 else ["the curve"]
         return X, Y, labels, "the given (x, y)", "x", "y"
     if x is not None:
         if not _is_sweep(data):
