@@ -137,6 +137,22 @@ def test_user_defined_method_results():
     assert len(assert_rate(seeds, (-1.1, -0.9), window=(10000, None)).per_seed) == 3
 
 
+def test_method_declared_by_a_user_through_theorybench_declare():
+    pytest.importorskip("theorybench.declare")
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    try:
+        import user_method_example  # noqa: F401  (registers decay-clip-sgd, as a user's package would)
+    finally:
+        sys.path.remove(os.path.dirname(__file__))
+    sw = tb.sweep("episode-quartic", "decay-clip-sgd", seeds=4, rounds=200, problem_settings={"H": 1})
+    assert sw.algorithm == "decay-clip-sgd"
+    assert_transition(sw, None, kind="divergence")
+    assert_transition(sw, (1, 200), level=1.0)           # |f'| reaches the noise level sigma = 1
+    with pytest.raises(AssertionError, match="decay-clip-sgd on episode-quartic"):
+        assert_transition(sw, None, level=1.0)
+
+
 # ------------------------------------------------------------------ transitions
 
 def test_first_crossing(gd_x4):
