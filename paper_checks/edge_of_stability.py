@@ -262,10 +262,13 @@ def _plot_eos(runs, control, title):
     from matplotlib.lines import Line2D
     handles, labels = axs[0][0].get_legend_handles_labels()
     keys = [("-", "sharpness in the method's norm"), ("--", "2/eta")] + [(":", "Euclidean $\\lambda_{max}$")] * euclid
-    handles += [Line2D([], [], color="k", ls=ls, lw=1) for ls, _ in keys]
-    labels += [lab for _, lab in keys]
+    blank = Line2D([], [], alpha=0)
+    pad = lambda h, lab: (h + [blank] * (len(h) % 2), lab + [""] * (len(lab) % 2))  # noqa: E731 (2 rows)
+    handles, labels = pad(handles, labels)
+    kh, kl = pad([Line2D([], [], color="k", ls=ls, lw=1) for ls, _ in keys], [lab for _, lab in keys])
+    handles, labels = handles + kh, labels + kl  # methods in the first columns, line styles in the last
     fig.tight_layout()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(labels)),
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, len(labels) // 2),
                fontsize=7, frameon=False)
     return fig
 
