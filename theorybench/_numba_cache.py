@@ -1,15 +1,19 @@
 """Numba's on-disk cache, made safe for an engine whose kernels inline code from other modules.
 
 Numba keys a cached kernel on its own source file only: after an edit of ``families.py`` or
-``kernels/common.py`` a kernel in ``kernels/federated.py`` would load stale machine code. Here the
-kernels of this package are stamped with a hash of *all* the engine's Numba sources, so any edit of
-any of them recompiles every kernel once. Installed before any kernel module is imported.
+``kernels/common.py`` a kernel in ``kernels/federated.py`` would load stale machine code. Here a
+kernel of this package is stamped with a hash of the sources of its own file and of every engine module
+that file imports, directly or through others (:func:`engine_closure`, read from the import statements,
+those inside functions included), so an edit of a piece a kernel uses recompiles it, and an edit
+elsewhere (the CLI, reports, plotting, the testing API) does not. Installed before any kernel module is
+imported.
 
 A damaged cache file (a truncated or garbled ``.nbi`` index or ``.nbc`` data file: a disk filled up, a
 copy cut short) would otherwise fail every later run with ``UnpicklingError`` or ``EOFError``. For this
 package's kernels a cache entry that fails to load warns once (``damaged compile cache <file>:
 rebuilding``), its files are removed, and the kernel compiles as if it had never been cached; a cache
 that cannot be written warns and the kernel runs uncached."""
+import ast
 import glob
 import hashlib
 import os
@@ -18,25 +22,78 @@ import warnings
 from numba.core import caching
 
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
-_STAMP = None
+PACKAGE = os.path.basename(ENGINE_DIR)
+_STAMPS = {}
 
 
-def engine_stamp():
-    global _STAMP
-    if _STAMP is None:
+def _module_file(parts):
+    """The engine file of the module ``parts`` (relative to the package root), or None."""
+    base = os.path.join(ENGINE_DIR, *parts)
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _imported_files(path):
+    """Engine files that the module at ``path`` imports (relative and absolute forms, anywhere in it)."""
+    rel = os.path.relpath(path, ENGINE_DIR).split(os.sep)
+    package = rel[:-1]  # the module's package, relative to the engine root
+    with open(path, "rb") as fh:
+        tree = ast.parse(fh.read(), filename=path)
+    out = set()
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.level - 1 > len(package):
+                    continue
+                root = package[:len(package) - (node.level - 1)]
+            elif node.module and node.module.split(".")[0] == PACKAGE:
+                root = []
+            else:
+                continue
+            mod = (node.module or "").split(".") if node.module else []
+            if not node.level:
+                mod = mod[1:]
+            for alias in node.names:  # `from .pkg import name`: the submodule name, else pkg itself
+                targets.append(_module_file(root + mod + [alias.name]) or _module_file(root + mod))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == PACKAGE:
+                    targets.append(_module_file(parts[1:]) if len(parts) > 1 else _module_file([]))
+        out.update(t for t in targets if t)
+    return out
+
+
+def engine_closure(path):
+    """``path`` and every engine file it imports, transitively (sorted)."""
+    seen, todo = set(), [os.path.abspath(path)]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        todo.extend(_imported_files(p) - seen)
+    return sorted(seen)
+
+
+def engine_stamp(path):
+    """sha256 of the sources of :func:`engine_closure` of ``path`` (each with its path in the engine)."""
+    path = os.path.abspath(path)
+    if path not in _STAMPS:
         h = hashlib.sha256()
-        for root, _, files in sorted(os.walk(ENGINE_DIR)):
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    with open(os.path.join(root, name), "rb") as fh:
-                        h.update(name.encode() + b"\0" + fh.read())
-        _STAMP = h.digest()
-    return _STAMP
+        for p in engine_closure(path):
+            with open(p, "rb") as fh:
+                h.update(os.path.relpath(p, ENGINE_DIR).encode() + b"\0" + fh.read())
+        _STAMPS[path] = h.digest()
+    return _STAMPS[path]
 
 
 class _EngineStamp:
     def get_source_stamp(self):
-        return engine_stamp()
+        return engine_stamp(self._py_file)
 
     @classmethod
     def from_function(cls, py_func, py_file):
