@@ -99,8 +99,8 @@ def episode_quartic(H, sigma, x0, N=2, noise="uniform", center="no"):
 @njit(cache=True, inline="always")
 def poly1_value(c, x):
     """``f_i(x) = sum_k c[k] x^k`` by Horner's rule, as ``0.0 + Horner`` (the engine's sum over coordinates
-    for d = 1, so the numbers are the generic kernel's, signed zeros included)."""
-    kp1 = c.shape[0]
+    for d = 1, so the numbers are the generic kernel's, signed zeros included). ``c``: an array or a tuple."""
+    kp1 = len(c)
     v = c[kp1 - 1]
     for k in range(kp1 - 2, -1, -1):
         v = v * x + c[k]
@@ -109,8 +109,9 @@ def poly1_value(c, x):
 
 @njit(cache=True, inline="always")
 def poly1_grad(c, x):
-    """``f_i'(x) = sum_k k c[k] x^(k-1)`` by Horner's rule (``theorybench.families._poly_grad`` for d = 1)."""
-    kp1 = c.shape[0]
+    """``f_i'(x) = sum_k k c[k] x^(k-1)`` by Horner's rule (``theorybench.families._poly_grad`` for d = 1).
+    ``c``: an array or a tuple."""
+    kp1 = len(c)
     if kp1 < 2:
         return 0.0
     v = (kp1 - 1) * c[kp1 - 1]
@@ -143,5 +144,5 @@ def _poly1_rows(problem):
 
 POLY1 = declare_family(ObjectiveFamily(
     "poly1", poly1_value, poly1_grad, problems=("two-client-quadratic", "episode-quartic"), rows=_poly1_rows,
-    safe_radius=poly1_safe_radius, code=POLY,
+    safe_radius=poly1_safe_radius, code=POLY, tuple_rows=True,
     doc="scalar polynomials f_i(x) = sum_k c_k x^k (the two-client quadratic, the EPISODE quartic)"))

@@ -23,7 +23,9 @@ decision (the statistic ``clipped_fraction``). The hyperparameters ``local_steps
 ``f_i`` from its parameter row ``c`` (``@njit``, scalar x), how a problem's parameters map to those rows
 (``rows(problem)``), which registered problems it serves, and optionally ``safe_radius(rows)``: a radius
 ``rho`` with ``|f(x)|, |f'(x)| < 1e150`` for ``|x| < rho``, which lets a kernel that records sparsely skip
-f and f' on unrecorded rounds without changing the divergence rule (``kernels.common.healthy``).
+f and f' on unrecorded rounds without changing the divergence rule (``kernels.common.healthy``). A family
+whose pieces read a row only through ``len(c)`` and ``c[k]`` declares ``tuple_rows=True``: the kernel then
+passes each client's row as a tuple, whose length is known when it compiles, so the pieces' loops unroll.
 
 A user declares a method in a notebook or a package with :class:`Method` and :func:`register_method`; it
 then runs through ``theorybench.run`` / ``sweep`` on every problem a registered family serves."""
@@ -116,6 +118,7 @@ class ObjectiveFamily:
     doc: str = ""
     dim: int = field(default=1)
     code: int | None = None   # the engine family code of the problems' parameter rows (None: not checked)
+    tuple_rows: bool = False  # value/grad also take a row as a tuple (len(c), c[k]): its loops then unroll
 
     def __post_init__(self):
         _need_njit(self.value, f"family {self.name!r}: value")
