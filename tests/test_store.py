@@ -1,6 +1,5 @@
 """Stored claim results: `check` stores what it runs, `figures` redraws from the store (runs only what is
 missing), keyed on the code and the settings; a result that cannot be stored or read back just runs."""
-import os
 import threading
 
 import pytest

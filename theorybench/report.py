@@ -7,8 +7,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
-import time
 from importlib import metadata
 
 
