@@ -1,5 +1,6 @@
 """Stored claim results: `check` stores what it runs, `figures` redraws from the store (runs only what is
 missing), keyed on the code and the settings; a result that cannot be stored or read back just runs."""
+import os
 import threading
 
 import pytest
@@ -99,3 +100,16 @@ def test_store_off(monkeypatch, own_store, counted_paper):
     assert ClaimStore.default() is None
     assert cli.main(["figures", "ZS-1"]) == 0 and cli.main(["figures", "ZS-1"]) == 0
     assert len(counted_paper) == 2 and not own_store.exists()
+
+
+def test_a_new_result_replaces_the_one_of_older_code(monkeypatch, own_store, counted_paper):
+    from theorybench.claims import select
+    c = select(["ZS-1"])[0]
+    st = ClaimStore.default()
+    monkeypatch.setattr(store, "code_key", lambda claim: "old code")
+    old = st.save(c.run("quick"))
+    ctl = st.save(c.run("quick", control=True))
+    monkeypatch.setattr(store, "code_key", lambda claim: "new code")
+    new = st.save(c.run("quick"))
+    files = sorted(p.name for p in (own_store / "zz_store").iterdir())
+    assert new != old and sorted([os.path.basename(new), os.path.basename(ctl)]) == files

@@ -13,7 +13,8 @@ kept in one file, keyed on
 The figure functions are closures over arrays, which :mod:`pickle` cannot write; ``cloudpickle`` (the
 serializer of joblib and Dask) writes them, and functions defined at a module's top level by reference.
 A result that cannot be written is simply not stored (the run is not affected), and a file that cannot
-be read back counts as missing.
+be read back counts as missing. Storing a result removes the one made by earlier code for the same
+claim, size and control, so the store keeps one file per (claim, size, control).
 
 Where: ``$THEORYBENCH_STORE``, else ``$XDG_CACHE_HOME/theorybench/claims`` (``~/.cache/...``);
 ``THEORYBENCH_STORE=off`` turns the store off. The files are pickles: like any cache of pickles, read
@@ -134,6 +135,19 @@ class ClaimStore:
         r.claim = claim  # the live claim (its check function, the registry's object)
         return r
 
+    def _prune(self, kept):
+        """Remove the results of the same claim, size and control made by other code (one file each)."""
+        import re
+        folder, name = os.path.split(kept)
+        stem = re.escape(name[: -len("0" * 32 + ".pkl")])
+        pattern = re.compile(stem + r"[0-9a-f]{32}\.pkl")
+        for other in os.listdir(folder):
+            if other != name and pattern.fullmatch(other):
+                try:
+                    os.unlink(os.path.join(folder, other))
+                except OSError:
+                    pass
+
     def save(self, result):
         """Store ``result``; return its path, or ``None`` when it cannot be written (the run goes on)."""
         import cloudpickle
@@ -143,6 +157,7 @@ class ClaimStore:
             data = cloudpickle.dumps(result)
             os.makedirs(os.path.dirname(p), exist_ok=True)
             atomic_write_bytes(p, data)
+            self._prune(p)
             return p
         except Exception as e:  # an unpicklable closure, a full disk, a read-only folder: not stored
             if not self._warned:
