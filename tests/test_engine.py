@@ -108,13 +108,17 @@ def test_bad_input_names_the_parameter(call, word):
         call()
 
 
-def test_kernel_cache_is_keyed_on_all_engine_sources():
-    from theorybench._numba_cache import EngineInTreeLocator, engine_stamp
+def test_kernel_cache_is_keyed_on_the_engine_sources_it_uses():
+    import os
+    from theorybench._numba_cache import EngineInTreeLocator, engine_closure, engine_stamp
+    from theorybench.kernels import federated
     from theorybench.kernels.federated import batch
     tb.run("episode-quartic", "episode", rounds=2)
     locator = batch._cache._impl.locator
     assert isinstance(locator, EngineInTreeLocator) or type(locator).__name__.startswith("Engine")
-    assert locator.get_source_stamp() == engine_stamp()
+    assert locator.get_source_stamp() == engine_stamp(federated.__file__)
+    used = {os.path.basename(p) for p in engine_closure(federated.__file__)}
+    assert {"federated.py", "common.py", "families.py", "rng.py"} <= used  # pieces it inlines
 
 
 def test_clients_per_round_beyond_the_clients_is_refused():
