@@ -1,4 +1,4 @@
-"""Federated one-dimensional polynomial instances (CLAIMS.md section 1).
+"""Federated one-dimensional polynomial instances (Liu, EPISODE talk, 2023; Crawshaw, Bao, Liu, ICLR 2023).
 
 Both instances are separable polynomials (family ``POLY``): client ``i``'s row of ``params`` holds the
 coefficients ``c_0, c_1, ...`` of ``f_i(x) = sum_k c_k x^k``.
