@@ -52,8 +52,8 @@ def test_local_clip_on_episode_quartic_is_routed():
     alg = tb.get_algorithm("local-clip")
     assert compose.routed(alg, [prob], "numba")
     assert not compose.routed(alg, [prob], "numpy")
-    assert not compose.routed(alg, [tb.make_problem("two-client-quadratic")], "numba")  # exactly that combination
-    assert not compose.routed(tb.get_algorithm("episode"), [prob], "numba")
+    assert not compose.routed(alg, [tb.make_problem("psd-quadratic")], "numba")  # exactly the routed problems
+    assert not compose.routed(tb.get_algorithm("clipped-minibatch"), [prob], "numba")
 
 
 # gamma = 1e103, grad convention, eta = 0.5: unclipped steps blow up, then a clipped step meets an infinite
@@ -163,6 +163,90 @@ def test_thread_count_invariance():
     finally:
         numba.set_num_threads(before)
     _compare(a, b)
+
+
+# ------------------------------------------------------------------------------------ every routed combination
+
+# a sweep per routed (method, problem) with diverging and converging runs; eta = 50 unclipped on the
+# quadratic multiplies the distance to the client's minimiser by 49 per local step
+_QUAD = dict(problem_grid={"x0": [0.0, 0.5], "a1": [-2.0, -1.3]}, seeds=1, rounds=60)
+_CLIP_QUAD = dict(_QUAD, grid={"eta": [0.1, 0.5, 1.5, 50.0], "gamma": [0.3, 1.0, 1e300],
+                               "convention": ["step", "grad"], "local_steps": [1, 3, 4]})
+_FEDAVG_QUAD = dict(_QUAD, grid={"eta": [0.1, 0.5, 1.5, 50.0], "local_steps": [1, 3, 4]})
+_FEDAVG_QUARTIC = dict(grid={"eta": [0.005, 0.02, 0.5], "local_steps": [1, 8], "clients_per_round": [0, 1]},
+                       problem_grid={"H": [1.0, 4.0]}, seeds=2, rounds=60)
+ROUTES = {
+    ("local-clip", "episode-quartic"): SWEEP,
+    ("local-clip", "two-client-quadratic"): _CLIP_QUAD,
+}
+
+
+def _routed_sweeps(method, problem, monkeypatch, **extra):
+    kw = dict(ROUTES[(method, problem)], **extra)
+    assert compose.routed(tb.get_algorithm(method), [tb.make_problem(problem)], "numba")
+    a = tb.sweep(problem, method, **kw)
+    with monkeypatch.context() as m:
+        m.delitem(declare.ROUTED, method)
+        assert not compose.routed(tb.get_algorithm(method), [tb.make_problem(problem)], "numba")
+        b = tb.sweep(problem, method, **kw)
+    return a, b
+
+
+@pytest.mark.parametrize("method,problem", list(ROUTES))
+def test_routed_bit_identical_to_generic_kernel(method, problem, monkeypatch):
+    """Dense record (every round) and the default sparse one; every statistic; the grid diverges somewhere."""
+    rounds = ROUTES[(method, problem)]["rounds"]
+    a, b = _routed_sweeps(method, problem, monkeypatch, record=list(range(rounds + 1)))
+    _compare(a, b)
+    div = a.stats["diverged_round"]
+    assert (div >= 0).any() and (div < 0).any(), "the grid must contain diverging and converging runs"
+    _compare(*_routed_sweeps(method, problem, monkeypatch, target=0.05))
+
+
+@pytest.mark.parametrize("method,problem", list(ROUTES))
+def test_routed_thread_count_invariance(method, problem):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one Numba thread only")
+    before = numba.get_num_threads()
+    kw = ROUTES[(method, problem)]
+    try:
+        numba.set_num_threads(1)
+        a = tb.sweep(problem, method, **kw)
+        numba.set_num_threads(2)
+        b = tb.sweep(problem, method, **kw)
+    finally:
+        numba.set_num_threads(before)
+    _compare(a, b)
+
+
+_REF_PROBLEMS = {
+    "episode-quartic": lambda seed: ({"H": 4.0}, ref.episode_quartic_grads(4.0),
+                                     ref.make_noise_fn(rng.NOISE_UNIFORM, 1.0, seed), [1.0]),
+    "two-client-quadratic": lambda seed: ({"gamma": 1.0}, ref.two_client_quadratic_grads(1.0), None, [0.5]),
+}
+
+
+@pytest.mark.parametrize("convention", ref.CONVENTIONS)
+@pytest.mark.parametrize("method,problem", list(ROUTES))
+def test_routed_matches_numpy_reference(method, problem, convention):
+    """Tolerance 0 (tests/tolerances.py, last paragraph): +, -, *, /, sqrt(g*g) = |g| in the same order."""
+    compared = 0
+    for eta, gamma, I, seed in [(0.01, 0.05, 8, 0), (0.02, 0.1, 3, 7), (0.005, 6.0, 5, 1), (1.5, 1.0, 3, 2)]:
+        settings, grads, noise_fn, x0 = _REF_PROBLEMS[problem](seed)
+        hyper = dict(eta=eta, local_steps=I)
+        if method != "fedavg":
+            hyper.update(gamma=gamma, convention=convention)
+        res = tb.run(problem, method, rounds=40, seed=seed, problem_settings=settings, x0=x0, **hyper)
+        counts = {}
+        xs = ref.reference_run(method, grads, x0, 40, eta=eta, gamma=hyper.get("gamma", np.inf), local_steps=I,
+                               convention=convention, noise_fn=noise_fn, counts=counts)
+        if res.diverged:
+            continue
+        np.testing.assert_allclose(res.x, np.array(xs), rtol=0, atol=0)
+        expected = counts["clipped"] / counts["steps"] if counts["steps"] else 0.0
+        assert res.stats["clipped_fraction"] == pytest.approx(expected, rel=1e-15, abs=0)
+        compared += 1
+    assert compared >= 3
 
 
 # ------------------------------------------------------------------------------------ the cache

@@ -78,4 +78,4 @@ def celgc_step(y, g, eta, gamma, convention):
 CELGC = declare_method(Method("local-clip", _CLIP, celgc_step, clipping=True,
                               doc="CELGC: every local step clipped on the client's own stochastic gradient.",
                               reference="Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
-                       route=("episode-quartic",))
+                       route=("episode-quartic", "two-client-quadratic"))
