@@ -178,6 +178,8 @@ _FEDAVG_QUARTIC = dict(grid={"eta": [0.005, 0.02, 0.5], "local_steps": [1, 8], "
 ROUTES = {
     ("local-clip", "episode-quartic"): SWEEP,
     ("local-clip", "two-client-quadratic"): _CLIP_QUAD,
+    ("fedavg", "episode-quartic"): _FEDAVG_QUARTIC,
+    ("fedavg", "two-client-quadratic"): _FEDAVG_QUAD,
 }
 
 
@@ -237,11 +239,11 @@ def test_routed_matches_numpy_reference(method, problem, convention):
         if method != "fedavg":
             hyper.update(gamma=gamma, convention=convention)
         res = tb.run(problem, method, rounds=40, seed=seed, problem_settings=settings, x0=x0, **hyper)
+        if res.diverged:
+            continue
         counts = {}
         xs = ref.reference_run(method, grads, x0, 40, eta=eta, gamma=hyper.get("gamma", np.inf), local_steps=I,
                                convention=convention, noise_fn=noise_fn, counts=counts)
-        if res.diverged:
-            continue
         np.testing.assert_allclose(res.x, np.array(xs), rtol=0, atol=0)
         expected = counts["clipped"] / counts["steps"] if counts["steps"] else 0.0
         assert res.stats["clipped_fraction"] == pytest.approx(expected, rel=1e-15, abs=0)

@@ -45,8 +45,23 @@ for _a in [
 
 
 # ------------------------------------------------------------------ declared pieces (theorybench.declare)
-# CELGC as a declared method: the composed kernel (theorybench.compose) runs it on the problems in
-# ``route``; elsewhere the hand-written kernel above runs it.
+# FedAvg, CELGC and EPISODE as declared methods: the composed kernel (theorybench.compose) runs them on the
+# problems in ``route``; elsewhere the hand-written kernel above runs them. Every piece performs the
+# operations of the hand-written kernel in the same order (d = 1, ||g|| = |g|), so both give the same numbers.
+_SCALAR_POLYS = ("episode-quartic", "two-client-quadratic")
+
+
+@njit(cache=True, inline="always")
+def fedavg_step(y, g, eta):
+    """FedAvg / local SGD local step: ``y - eta g``."""
+    return y - eta * g
+
+
+FEDAVG = declare_method(Method("fedavg", _FED, fedavg_step,
+                               doc="Local SGD / FedAvg: I steps y <- y - eta g per client, then the server averages.",
+                               reference="McMahan et al. 2017"),
+                        route=_SCALAR_POLYS)
+
 
 @njit(cache=True, inline="always")
 def celgc_step(y, g, eta, gamma, convention):
@@ -78,4 +93,4 @@ def celgc_step(y, g, eta, gamma, convention):
 CELGC = declare_method(Method("local-clip", _CLIP, celgc_step, clipping=True,
                               doc="CELGC: every local step clipped on the client's own stochastic gradient.",
                               reference="Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
-                       route=("episode-quartic", "two-client-quadratic"))
+                       route=_SCALAR_POLYS)
