@@ -75,33 +75,35 @@ def test_composed_bit_identical_to_generic_kernel(monkeypatch):
     assert ((frac > 0) & (frac < 1)).any()
 
 
-def test_composed_bit_identical_sampling_targets_and_noise_models(monkeypatch):
+@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode"])
+def test_composed_bit_identical_sampling_targets_and_noise_models(method, monkeypatch):
     """Client sampling (N = 5, S = 2), a truncated-Gaussian noise model, targets (a negative target stops
     the run at the first running-average crossing), the default sparse record."""
     kw = dict(grid={"eta": [0.01, 0.03], "clients_per_round": [0, 2]},
               problem_settings={"N": 5, "noise": "truncated-gaussian", "H": 2.0}, seeds=3, rounds=80)
     for target in (0.5, -1.0):
-        a = tb.sweep("episode-quartic", "local-clip", target=target, **kw)
+        a = tb.sweep("episode-quartic", method, target=target, **kw)
         with monkeypatch.context() as m:
-            m.delitem(declare.ROUTED, "local-clip")
-            b = tb.sweep("episode-quartic", "local-clip", target=target, **kw)
+            m.delitem(declare.ROUTED, method)
+            b = tb.sweep("episode-quartic", method, target=target, **kw)
         _compare(a, b)
     assert (a.stats["first_average_below_target"] >= 0).any()
-    r1 = tb.run("episode-quartic", "local-clip", rounds=40, seed=3, problem_settings={"sigma": 0.0})
+    r1 = tb.run("episode-quartic", method, rounds=40, seed=3, problem_settings={"sigma": 0.0})
     with monkeypatch.context() as m:
-        m.delitem(declare.ROUTED, "local-clip")
-        r2 = tb.run("episode-quartic", "local-clip", rounds=40, seed=3, problem_settings={"sigma": 0.0})
+        m.delitem(declare.ROUTED, method)
+        r2 = tb.run("episode-quartic", method, rounds=40, seed=3, problem_settings={"sigma": 0.0})
     _compare(r1, r2)
 
 
-def test_composed_bit_identical_over_groups_of_client_counts(monkeypatch):
+@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode"])
+def test_composed_bit_identical_over_groups_of_client_counts(method, monkeypatch):
     """Several kernel calls in one sweep (N = 2 and 4 written out client by client, N = 6 as a loop), with
     and without client sampling."""
     kw = dict(problem_grid={"N": [2, 4, 6]}, grid={"clients_per_round": [0, 1], "eta": [0.01, 0.2]}, seeds=2,
               rounds=40, problem_settings={"H": 3.0})
-    a = tb.sweep("episode-quartic", "local-clip", **kw)
-    monkeypatch.delitem(declare.ROUTED, "local-clip")
-    b = tb.sweep("episode-quartic", "local-clip", **kw)
+    a = tb.sweep("episode-quartic", method, **kw)
+    monkeypatch.delitem(declare.ROUTED, method)
+    b = tb.sweep("episode-quartic", method, **kw)
     _compare(a, b)
 
 
@@ -180,6 +182,8 @@ ROUTES = {
     ("local-clip", "two-client-quadratic"): _CLIP_QUAD,
     ("fedavg", "episode-quartic"): _FEDAVG_QUARTIC,
     ("fedavg", "two-client-quadratic"): _FEDAVG_QUAD,
+    ("episode", "episode-quartic"): SWEEP,
+    ("episode", "two-client-quadratic"): _CLIP_QUAD,
 }
 
 
@@ -400,6 +404,62 @@ def test_bad_declarations_are_refused():
         declare.Method("bad", (tb.Param("a-b", 1.0, "not a name"),), user.decay_clip_step)
     with pytest.raises(TheoryBenchError, match="taken by the oracle"):
         declare.Method("bad", (tb.Param("g", 1.0, "clash"),), user.decay_clip_step)
+
+
+@njit
+def my_client_start(g):
+    return g
+
+
+@njit
+def my_round_start(Gbar, eta, gamma):
+    return abs(Gbar) > gamma / eta
+
+
+@njit
+def my_episode_step(y, g, Gown, Gbar, clipped, eta, gamma):
+    d = g - Gown + Gbar
+    if clipped:
+        n = abs(d)
+        return y if n == 0.0 else y - gamma * (d / n)
+    return y - eta * d
+
+
+def test_user_method_with_round_start_pieces():
+    """A user's EPISODE (step convention) declared with round-start pieces outside the engine: the same
+    numbers as the library's ``episode``."""
+    P = tuple(p for p in tb.get_algorithm("episode").params if p.name != "convention")
+    m = declare.Method("user-episode", P, my_episode_step, client_start=my_client_start,
+                       client_values=(("Gown", "Gbar"),), round_start=my_round_start, round_values=("clipped",))
+    declare.register_method(m, replace=True)
+    try:
+        for problem, kw in [("episode-quartic", {"H": 4.0}), ("two-client-quadratic", {})]:
+            for eta, gamma in [(0.01, 0.05), (0.005, 6.0), (1.5, 1.0)]:
+                a = tb.run(problem, "user-episode", rounds=50, seed=3, problem_settings=kw, eta=eta, gamma=gamma,
+                           local_steps=4, x0=[0.5])
+                b = tb.run(problem, "episode", rounds=50, seed=3, problem_settings=kw, eta=eta, gamma=gamma,
+                           local_steps=4, x0=[0.5])
+                _compare(a, b)
+    finally:
+        algorithms.ALGORITHMS.pop("user-episode", None)
+        algorithms.VARIANTS.pop("user-episode", None)
+        declare.METHODS.pop("user-episode", None)
+
+
+def test_bad_round_start_declarations_are_refused():
+    P = tuple(p for p in tb.get_algorithm("episode").params if p.name != "convention")
+    base = dict(client_start=my_client_start, client_values=(("Gown", "Gbar"),), round_start=my_round_start,
+                round_values=("clipped",))
+    declare.Method("ok", P, my_episode_step, **base)
+    with pytest.raises(TheoryBenchError, match="come together"):
+        declare.Method("bad", P, my_episode_step, **dict(base, client_values=()))
+    with pytest.raises(TheoryBenchError, match="taken"):
+        declare.Method("bad", P, my_episode_step, **dict(base, round_values=("eta",)))
+    with pytest.raises(TheoryBenchError, match="round_start argument"):
+        declare.Method("bad", P, my_episode_step, **dict(base, client_values=(("Gown", "Gmean"),)))
+    with pytest.raises(TheoryBenchError, match="Gbar"):
+        declare.Method("bad", P, my_episode_step, **dict(base, client_values=(("Gown", None),), round_start=None,
+                                                          round_values=()))
 
 
 def test_methods_entry_point_group(monkeypatch, tmp_path):

@@ -186,6 +186,39 @@ def _unrolled_round(method, args_of, draw_of, grad, n):
     return "\n".join(L) + "\n"
 
 
+def _round_start_code(method, grad, draw_of):
+    """The round's start (``declare``: round-start pieces): each sampled client's values at x_r (one oracle
+    draw from its stream when ``client_start`` takes ``g``), their means over the sample, the round values."""
+    L = []
+    means = [(v, m) for v, m in method.client_values if m is not None]
+    L += [f"        cm_{m} = 0.0" for _, m in means]
+    if method.client_start is not None:
+        cargs = method.client_start_args()
+        omap = {"x": "x", "g": "g", "r": "(r - 1)", "i": "i"}
+        call = f"{method.client_start.py_func.__name__}({', '.join(omap.get(a, f'hp_{a}') for a in cargs)})"
+        names = [v for v, _ in method.client_values]
+        L += ["        for q in range(ns):", "            i = chosen[q]"]
+        if "g" in cargs:
+            L += [f"            g = {grad}(params[i], x)", "            if noisy:",
+                  f"                g += {draw_of('i', 'counters[i]')}", "            counters[i] += 1"]
+        if len(names) == 1:
+            L.append(f"            cv_{names[0]}[i] = {call}")
+        else:
+            L.append(f"            {', '.join('t_' + v for v in names)} = {call}")
+            L += [f"            cv_{v}[i] = t_{v}" for v in names]
+        L += [f"            cm_{m} += cv_{v}[i]" for v, m in means]
+    L += [f"        cm_{m} = cm_{m} / ns" for _, m in means]
+    if method.round_start is not None:
+        rmap = {"x": "x", "r": "(r - 1)"}
+        rmap.update({m: f"cm_{m}" for _, m in means})
+        call = (f"{method.round_start.py_func.__name__}"
+                f"({', '.join(rmap.get(a, f'hp_{a}') for a in method.round_start_args())})")
+        L.append(f"        {', '.join('rv_' + w for w in method.round_values)} = {call}")
+        if "clipped" in method.round_values:
+            L += ["        clipped += rv_clipped", "        decisions += 1"]
+    return "".join(ln + "\n" for ln in L)
+
+
 def _template(method, family, noise_kind, every_round, n_unroll=0, n_par=0):
     """The whole-trajectory module code (after the pieces) for one combination; ``n_unroll``: the number of
     clients when a round of all of them is written out client by client (0: the loop form only)."""
@@ -195,11 +228,15 @@ def _template(method, family, noise_kind, every_round, n_unroll=0, n_par=0):
         unpack.append(f"    hp_{name} = int(h[{s}])" if _int_param(method, name) else f"    hp_{name} = h[{s}]")
     steps = "hp_local_steps" if "local_steps" in slots else "1"
     S = "hp_clients_per_round" if "clients_per_round" in slots else "0"
-    oracle = {"y": "y", "g": "g", "r": "(r - 1)", "k": "k", "i": "i"}
+    round_vars = {m: f"cm_{m}" for _, m in method.client_values if m is not None}
+    round_vars.update({w: f"rv_{w}" for w in method.round_values})
+    oracle = {"y": "y", "g": "g", "r": "(r - 1)", "k": "k", "i": "i", "x": "x", **round_vars}
+    oracle.update({v: f"cv_{v}[i]" for v, _ in method.client_values})
     args = ", ".join(oracle.get(a, f"hp_{a}") for a in method.step_args())
 
     def args_of(q):
-        o = {"y": f"y{q}", "g": f"g{q}", "r": "(r - 1)", "k": "k", "i": str(q)}
+        o = {"y": f"y{q}", "g": f"g{q}", "r": "(r - 1)", "k": "k", "i": str(q), "x": "x", **round_vars}
+        o.update({v: f"u{q}_{v}" for v, _ in method.client_values})
         return ", ".join(o.get(a, f"hp_{a}") for a in method.step_args())
     step_name = method.step.py_func.__name__
     if method.clipping:
@@ -231,14 +268,17 @@ def _template(method, family, noise_kind, every_round, n_unroll=0, n_par=0):
         + "".join("    " + ln + "\n" for ln in step_lines.splitlines())
         + "                counters[i] = cnt\n"
         "                acc += y\n")
+    start_code = _round_start_code(method, grad, draw_of)
+    cv_init = "".join(f"    cv_{v} = np.zeros(n)\n" for v, _ in method.client_values)
     if n_unroll:
         if n_par:  # each row as a tuple of its n_par numbers: the family's loops over it unroll
             rows = "".join(f"    c{q} = (" + ", ".join(f"params[{q}, {j}]" for j in range(n_par)) + ",)\n"
                            for q in range(n_unroll))
         else:
             rows = "".join(f"    c{q} = params[{q}]\n" for q in range(n_unroll))
-        round_code = ("        if ns == n:\n" + _unrolled_round(method, args_of, lambda q: draw_of(q, f"cnt{q}"), grad,
-                                                             n_unroll)
+        loads = "".join(f"            u{q}_{v} = cv_{v}[{q}]\n" for v, _ in method.client_values for q in range(n_unroll))
+        round_code = ("        if ns == n:\n" + loads
+                      + _unrolled_round(method, args_of, lambda q: draw_of(q, f"cnt{q}"), grad, n_unroll)
                       + "        else:\n" + loop_round)
     else:
         rows = ""
@@ -318,7 +358,7 @@ def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x,
         chosen[q] = q
     clipped = 0
     decisions = 0
-{init}{rows}    x = x0
+{init}{cv_init}{rows}    x = x0
     p = _observe1(params, x, 0, target, rho, rec, 0, out_x, out_loss, out_gn, st)
     for r in range(1, rounds + 1):
         if p < 0:
@@ -327,7 +367,7 @@ def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x,
         if S > 0 and S < n:
             m = available_clients(0, n, 1, 1, r, avail)
             ns = sample_clients(seed, r, avail, m, S, chosen)
-{round_code}        x = acc / ns
+{start_code}{round_code}        x = acc / ns
         p = _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st)
     st[3] = clipped / decisions if decisions > 0 else 0.0
 
@@ -376,6 +416,7 @@ def module_text(method, family, noise_kind, stats="all", n_clients=0, n_par=0):
     n_unroll = int(n_clients) if 0 < int(n_clients) <= UNROLL_MAX else 0
     n_par = int(n_par) if (n_unroll and family.tuple_rows and 0 < int(n_par) <= TUPLE_ROWS_MAX) else 0
     roots = [method.step, family.value, family.grad, healthy, available_clients, sample_clients]
+    roots += [f for f in (method.client_start, method.round_start) if f is not None]
     if noise_kind == NOISE_UNIFORM:
         roots.append(uniform_noise)
     elif noise_kind != NOISE_NONE:
@@ -409,7 +450,8 @@ def kernel(method, family, noise_kind, stats="all", cache_dir=None, n_clients=0,
     n_par = int(n_par) if (n_clients and family.tuple_rows and 0 < int(n_par) <= TUPLE_ROWS_MAX) else 0
     folder = Path(cache_dir) if cache_dir is not None else default_kernel_cache()
     # the pieces themselves (hashed by identity, kept alive by the key) and what shapes the template
-    key = (method.name, method.step, method.params, method.clipping, family.name, family.value, family.grad,
+    key = (method.name, method.step, method.params, method.clipping, method.client_start, method.client_values,
+           method.round_start, method.round_values, family.name, family.value, family.grad,
            int(noise_kind), _mode(stats), n_clients, n_par, str(folder))
     with _LOCK:
         mod = _BY_KEY.get(key)

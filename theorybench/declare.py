@@ -17,7 +17,22 @@ hyperparameters arrive as integers, a choice as the index of its value in ``choi
 code for the shared names ``convention``). It returns the new ``y``; a method declared with
 ``clipping=True`` returns ``(y, clipped)`` (``clipped`` a bool) and every local step counts as one clipping
 decision (the statistic ``clipped_fraction``). The hyperparameters ``local_steps`` (I) and ``clients_per_round``
-(S, 0: all) structure the round when the method declares them (else I = 1, all clients).
+(S, 0: all) structure the round when the method declares them (else I = 1, all clients). ``step`` may also
+read ``x`` (the round's server iterate x_r).
+
+**Round-start pieces** (optional; EPISODE's ``G_{r,i}``, ``G_r`` and its clipping decision of the round)::
+
+    for i in S_r (in the sample's order):
+        g = grad f_i(x_r) + z_i                   (one draw from client i's stream, if client_start takes g)
+        (v_1, ...)_i = client_start(x, g, r, i, <hyperparameters>)
+    mean_j = (1/|S_r|) sum_{i in S_r} (v_j)_i    (left to right, from 0.0)
+    (w_1, ...) = round_start(x, r, <hyperparameters>, <means by name>)
+
+``client_values`` names the per-client values as pairs ``(name, mean_name)`` (the mean over the round's
+sampled clients under ``mean_name``; ``None``: no mean); ``round_values`` names what ``round_start``
+returns. ``step`` reads any of these by name (a per-client value as client i's own). A round value named
+``clipped`` (a bool) is the round's clipping decision: one decision per round (statistic
+``clipped_fraction``). Every piece returns one value per declared name (a tuple when more than one).
 
 **Objective family** (``ObjectiveFamily``): ``value(c, x)`` and ``grad(c, x)`` of one client's objective
 ``f_i`` from its parameter row ``c`` (``@njit``, scalar x), how a problem's parameters map to those rows
@@ -38,7 +53,9 @@ from numba.core.dispatcher import Dispatcher
 from .errors import TheoryBenchError, unknown
 from .params import Param
 
-ORACLE_ARGS = ("y", "g", "r", "k", "i")
+ORACLE_ARGS = ("y", "g", "r", "k", "i", "x")
+CLIENT_START_ARGS = ("x", "g", "r", "i")
+ROUND_START_ARGS = ("x", "r")
 STRUCTURE = ("local_steps", "clients_per_round")
 
 
@@ -59,6 +76,10 @@ class Method:
     clipping: bool = False
     doc: str = ""
     reference: str = ""
+    client_start: object = None
+    client_values: tuple = ()
+    round_start: object = None
+    round_values: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -81,7 +102,66 @@ class Method:
         if len(set(names)) != len(names):
             raise TheoryBenchError(f"method {self.name!r}: a hyperparameter is declared twice: {names}")
         _need_njit(self.step, f"method {self.name!r}: step")
+        self._check_round_pieces(names)
         self.step_args()
+
+    def _check_round_pieces(self, hyper):
+        cv = []
+        for pair in self.client_values:
+            if isinstance(pair, str):
+                pair = (pair, None)
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TheoryBenchError(f"method {self.name!r}: client_values must be (name, mean_name) pairs, got "
+                                       f"{pair!r:.100}")
+            cv.append(pair)
+        object.__setattr__(self, "client_values", tuple(cv))
+        object.__setattr__(self, "round_values", tuple(self.round_values))
+        new = [n for pair in cv for n in pair if n is not None] + list(self.round_values)
+        for n in new:
+            if not isinstance(n, str) or not n.isidentifier() or keyword.iskeyword(n):
+                raise TheoryBenchError(f"method {self.name!r}: round-start value name {n!r} must be a Python "
+                                       "identifier")
+        taken = set(ORACLE_ARGS) | set(hyper)
+        clash = sorted((set(new) & taken) | {n for n in new if new.count(n) > 1})
+        if clash:
+            raise TheoryBenchError(f"method {self.name!r}: round-start value name(s) {clash} are declared twice or "
+                                   f"taken by the oracle ({', '.join(ORACLE_ARGS)}) or a hyperparameter")
+        for piece, vals, what in ((self.client_start, cv, "client_start"), (self.round_start, self.round_values,
+                                                                           "round_start")):
+            if (piece is None) != (not vals):
+                raise TheoryBenchError(f"method {self.name!r}: {what} and its values "
+                                       f"({'client_values' if what == 'client_start' else 'round_values'}) "
+                                       "come together")
+            if piece is not None:
+                _need_njit(piece, f"method {self.name!r}: {what}")
+        self.client_start_args()
+        self.round_start_args()
+
+    def _args(self, fn, allowed, what):
+        if fn is None:
+            return []
+        args = list(inspect.signature(fn.py_func).parameters)
+        bad = [a for a in args if a not in allowed]
+        if bad:
+            raise TheoryBenchError(f"method {self.name!r}: {what} argument(s) {bad} are not among "
+                                   f"{', '.join(allowed)}")
+        return args
+
+    def means(self):
+        return [m for _, m in self.client_values if m is not None]
+
+    def client_start_args(self):
+        """``client_start``'s argument names (x, g, r, i and hyperparameters)."""
+        return self._args(self.client_start, list(CLIENT_START_ARGS) + list(self.slots()), "client_start")
+
+    def round_start_args(self):
+        """``round_start``'s argument names (x, r, hyperparameters, the client values' means)."""
+        return self._args(self.round_start, list(ROUND_START_ARGS) + list(self.slots()) + self.means(),
+                          "round_start")
+
+    def round_names(self):
+        """The names ``step`` may read besides the oracle and the hyperparameters."""
+        return [n for pair in self.client_values for n in pair if n is not None] + list(self.round_values)
 
     def slots(self):
         """``{hyperparameter: slot}`` of the packed float vector (declaration order)."""
@@ -91,12 +171,13 @@ class Method:
         """The step's argument names, checked against the oracle's names and the hyperparameters."""
         sig = inspect.signature(self.step.py_func)
         args = list(sig.parameters)
-        known = set(ORACLE_ARGS) | set(self.slots())
+        known = set(ORACLE_ARGS) | set(self.slots()) | set(self.round_names())
         bad = [a for a in args if a not in known]
         if bad:
             raise TheoryBenchError(
                 f"method {self.name!r}: step argument(s) {bad} are neither oracle values ({', '.join(ORACLE_ARGS)}) "
-                f"nor declared hyperparameters ({', '.join(self.slots()) or 'none'})")
+                f"nor declared hyperparameters ({', '.join(self.slots()) or 'none'})"
+                + (f" nor round-start values ({', '.join(self.round_names())})" if self.round_names() else ""))
         for a in ("y", "g"):
             if a not in args:
                 raise TheoryBenchError(f"method {self.name!r}: step must take {a!r} (the local iterate y and the "

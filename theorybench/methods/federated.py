@@ -94,3 +94,45 @@ CELGC = declare_method(Method("local-clip", _CLIP, celgc_step, clipping=True,
                               doc="CELGC: every local step clipped on the client's own stochastic gradient.",
                               reference="Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
                        route=_SCALAR_POLYS)
+
+
+@njit(cache=True, inline="always")
+def episode_client_start(g):
+    """EPISODE, start of round r: client i's ``G_{r,i} = grad f_i(x_r) + noise`` (one fresh draw at x_r)."""
+    return g
+
+
+@njit(cache=True, inline="always")
+def episode_round_start(G, eta, gamma, convention):
+    """EPISODE, start of round r: the round clips iff ``||G_r|| > gamma/eta`` (step) or ``> gamma`` (grad),
+    ``G_r = mean_{i in S_r} G_{r,i}`` (d = 1: ``||G_r|| = |G_r|``)."""
+    n = abs(G)
+    if convention == 0:
+        return n > gamma / eta
+    return n > gamma
+
+
+@njit(cache=True, inline="always")
+def episode_step(y, g, G_i, G, clipped, eta, gamma, convention):
+    """EPISODE local step on the direction ``d = g - G_{r,i} + G_r``: the round's decision ``clipped``;
+    a clipped step is ``length d/|d|`` (length gamma, or eta gamma; none when d = 0), exactly ``-+length``
+    for a finite d; otherwise ``y - eta d`` (the operations of ``kernels.common.step`` for d = 1)."""
+    d = g - G_i + G
+    if clipped:
+        n = abs(d)
+        if n == 0.0:
+            return y
+        length = gamma if convention == 0 else eta * gamma
+        if n < np.inf:
+            if d > 0.0:
+                return y - length
+            return y + length
+        return y - length * (d / n)
+    return y - eta * d
+
+
+EPISODE_METHOD = declare_method(Method(
+    "episode", _CLIP, episode_step, client_start=episode_client_start, client_values=(("G_i", "G"),),
+    round_start=episode_round_start, round_values=("clipped",),
+    doc="EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
+    reference="Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"), route=_SCALAR_POLYS)
