@@ -462,9 +462,9 @@ def test_bad_round_start_declarations_are_refused():
                                                           round_values=()))
 
 
-def test_methods_entry_point_group(monkeypatch, tmp_path):
+def test_methods_entry_point_group(monkeypatch, tmp_path, capsys):
     """A package lists its method module in the ``theorybench.methods`` group; the engine imports it when
-    an unknown algorithm name is asked for."""
+    the algorithms are listed (``theorybench list``) or an unknown algorithm name is asked for."""
     mod = tmp_path / "my_tb_methods.py"
     mod.write_text((HERE / "user_method_example.py").read_text().replace('"decay-clip-sgd"', '"ep-decay-clip"'))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -476,6 +476,9 @@ def test_methods_entry_point_group(monkeypatch, tmp_path):
     monkeypatch.setattr(metadata, "entry_points", fake)
     monkeypatch.setattr(algorithms, "_ENTRY_POINTS_LOADED", False)
     try:
+        from theorybench.cli import main
+        assert main(["list"]) in (0, None)
+        assert "ep-decay-clip" in capsys.readouterr().out  # listed before any lookup by name
         res = tb.run("two-client-quadratic", "ep-decay-clip", rounds=10)
         assert res.algorithm == "ep-decay-clip" and np.isfinite(res.x).all()
     finally:

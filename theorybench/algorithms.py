@@ -60,7 +60,42 @@ class Algorithm:
         return h
 
 
-ALGORITHMS: dict = {}
+class _Registry(dict):
+    """``name -> Algorithm``. Listing it (``in``, iteration, ``keys``, ``items``, ``values``, ``len``) first
+    imports the modules of the ``theorybench.methods`` entry-point group (:func:`load_method_entry_points`),
+    so a method from a user's package is listed (``theorybench list``) without being looked up by name."""
+
+    def _load(self):
+        if _READY and not _ENTRY_POINTS_LOADED:
+            load_method_entry_points()
+
+    def __contains__(self, name):
+        self._load()
+        return super().__contains__(name)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self):
+        self._load()
+        return super().__len__()
+
+    def keys(self):
+        self._load()
+        return super().keys()
+
+    def items(self):
+        self._load()
+        return super().items()
+
+    def values(self):
+        self._load()
+        return super().values()
+
+
+_READY = False  # the library's method modules are imported (entry points load only after that)
+ALGORITHMS: dict = _Registry()
 # name -> every Algorithm of that name: one method implemented by several kernels (``gd`` on the
 # (L0,L1) polynomials and on the MLP); the runner picks the one whose kernel accepts the problem
 VARIANTS: dict = {}
@@ -115,3 +150,4 @@ def load_method_entry_points():
 
 
 _load_methods()
+_READY = True
