@@ -4,6 +4,10 @@
   generic ``federated`` kernel (trace and every statistic, diverging configurations included), equal to the
   NumPy reference of ``tests/reference_federated.py`` (tolerance 0, see ``tests/tolerances.py``), the same on
   1 and 2 threads.
+* Every routed combination (``ROUTES``: ``local-clip``, ``fedavg``, ``episode`` on ``episode-quartic`` and
+  ``two-client-quadratic``): bit-identical to the generic kernel over a grid with diverging runs, with client
+  sampling and another noise model, the same on 1 and 2 threads, equal to the NumPy reference (tolerance 0).
+  EPISODE uses the round-start pieces; a user's EPISODE declared with them gives the library's numbers.
 * The on-disk cache: a second process loads the kernel without compiling; editing a piece renames the module.
 * A user's method declared outside the engine (``tests/user_method_example.py``) runs through ``run`` and
   ``sweep`` on the two scalar federated problems, equal to a NumPy reference written from its pseudocode; a

@@ -16,7 +16,10 @@ local iterate are float64 scalars, hyperparameters are read once from one float 
 (so a sweep over any of them is one call), ``prange`` over configurations (one configuration per thread:
 results do not depend on the thread count), the counter-based noise of ``theorybench.rng`` (client ``i``'s
 ``k``-th draw: stream ``i``, counter ``k``), client sampling of ``theorybench.sampling``, and the divergence
-rule ``theorybench.kernels.common.healthy`` (its source is copied in). With at most ``UNROLL_MAX`` clients, a
+rule ``theorybench.kernels.common.healthy`` (its source is copied in). A method's round-start pieces
+(``declare``: ``client_start``, ``round_start``) run after the round's client sample: each sampled client's
+values at x_r (its draw takes the next counter of its stream, before its local steps), their means over the
+sample (left to right from 0.0), then the round values, which the local steps read as scalars. With at most ``UNROLL_MAX`` clients, a
 round in which all of them take part is written out client by client, their local steps interleaved (the
 clients' chains are independent, so the CPU overlaps them: 1.5x here); the numbers are the same. Statistics:
 

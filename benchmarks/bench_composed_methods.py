@@ -1,0 +1,97 @@
+"""ns per local step per trajectory of every routed (method, problem) combination: its composed kernel
+(``theorybench.compose``, declared pieces) against the generic ``federated`` kernel (runtime dispatch on the
+family and algorithm codes), through ``theorybench.sweep`` on the same configurations, one Numba thread.
+
+A local step is one client's step of one trajectory, so a call does ``R * N * sum_c I_c`` of them (EPISODE's
+extra draw at x_r per client and round is not counted: the same work on both sides). The two sweeps give the
+same numbers bit for bit (checked here too). Timings are medians of round-robin repeats on a shared machine.
+
+    python benchmarks/bench_composed_methods.py [--quick] [--rounds R] [--seeds S] [--repeats K]
+
+Writes ``results/composed_methods_per_step[_quick].json``.
+"""
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+COMBOS = [("fedavg", "episode-quartic"), ("local-clip", "episode-quartic"), ("episode", "episode-quartic"),
+          ("fedavg", "two-client-quadratic"), ("local-clip", "two-client-quadratic"),
+          ("episode", "two-client-quadratic")]
+
+
+def grid_for(method):
+    g = {"eta": [0.005, 0.01, 0.02, 0.04], "local_steps": [8]}
+    if method != "fedavg":
+        g["gamma"] = [0.05, 0.5, 6.0]
+    return g
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer seeds and repeats (< ~1 min)")
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 32, quick 8)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 3)")
+    args = ap.parse_args(argv)
+    import numba
+    import theorybench as tb
+    from theorybench import declare
+    from theorybench.atomic_io import atomic_write_text
+
+    numba.set_num_threads(1)
+    seeds = args.seeds or (8 if args.quick else 32)
+    repeats = args.repeats or (3 if args.quick else 5)
+    R = args.rounds
+    rows = []
+    print(f"one Numba thread, R = {R}, I = 8, {seeds} seeds per configuration; ns per local step per trajectory")
+    print(f"  {'method':<12}{'problem':<24}{'trajectories':>13}{'generic':>10}{'composed':>10}{'speed-up':>10}"
+          f"  bit-identical")
+    for method, problem in COMBOS:
+        grid = grid_for(method)
+        N = tb.make_problem(problem).n_clients
+        kw = dict(grid=grid, seeds=seeds, rounds=R, record=[0, R])
+
+        def composed():
+            return tb.sweep(problem, method, **kw)
+
+        def generic():
+            saved = declare.ROUTED.pop(method)
+            try:
+                return tb.sweep(problem, method, **kw)
+            finally:
+                declare.ROUTED[method] = saved
+
+        a, b = composed(), generic()  # compiles (or loads) both
+        same = (all(np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True) for f in ("x", "loss", "grad_norm"))
+                and all(np.array_equal(a.stats[k], b.stats[k], equal_nan=True) for k in a.stats))
+        n_traj = int(np.prod(a.loss.shape[:-1]))
+        steps = float(R * N * 8 * n_traj)
+        samples = {"generic": [], "composed": []}
+        for _ in range(repeats):
+            for k, fn in (("generic", generic), ("composed", composed)):
+                t = time.perf_counter()
+                fn()
+                samples[k].append(time.perf_counter() - t)
+        ns = {k: statistics.median(v) / steps * 1e9 for k, v in samples.items()}
+        rows.append({"method": method, "problem": problem, "trajectories": n_traj, "local_steps": steps,
+                     "ns_per_step_generic": ns["generic"], "ns_per_step_composed": ns["composed"],
+                     "speedup": ns["generic"] / ns["composed"], "bit_identical": bool(same),
+                     "samples_s": samples})
+        print(f"  {method:<12}{problem:<24}{n_traj:>13}{ns['generic']:10.2f}{ns['composed']:10.2f}"
+              f"{ns['generic'] / ns['composed']:9.2f}x  {same}")
+    RESULTS.mkdir(exist_ok=True)
+    stem = "composed_methods_per_step_quick" if args.quick else "composed_methods_per_step"
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(
+        {"benchmark": "composed_methods_per_step", "rounds": R, "seeds": seeds, "repeats": repeats,
+         "threads": 1, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
