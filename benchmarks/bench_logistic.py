@@ -20,6 +20,21 @@ Sanity check: tau_{2/eta} agrees between engines on every configuration (reporte
 
 Run: ``python benchmarks/bench_logistic.py [--quick]``; writes ``benchmarks/results/logistic_fig2a.json``
 (``--quick``: ``logistic_fig2a_quick.json``).
+
+Second work, ``--gd-sweep`` (the speed target of a plain GD sweep): one 2-D separable set of n = 64 points
+(``logistic-random``, d = 2, n = 64, margin 0.1, ||x|| <= 1) x 256 stepsizes eta = 2^k, k evenly spaced in
+[-2, 10], T = 10^4 GD steps on the mean logistic loss from w0 = 0, the final w and log F(w_T) kept (no
+running statistic that needs the loss between records). Engines in one run, every one at the same thread
+count (``--threads``, default 1; JAX/XLA limited to one intra-op thread when 1):
+(0)  theorybench ``run_batch`` (``record=[T]``, ``checks=0``, ``running=0``: the statistics that need the
+     loss between records are not computed), after one warm-up call;
+(a)  a plain Numba ``prange`` loop written for this instance (scalar w, the gradient's stable sigmoid
+     ``e = exp(-|a|)``, the loss only at the end);
+(b)  NumPy vectorised over the 256 configurations (arrays (B, n));
+(c)  JAX ``jit(vmap(scan))`` float64 if importable.
+Agreement: the largest |w_T| difference relative to max |w_T| between theorybench and each peer.
+Run: ``python benchmarks/bench_logistic.py --gd-sweep [--quick] [--threads N]``; writes
+``results/logistic_gd_sweep[_quick].json``.
 """
 import argparse
 import json
@@ -110,10 +125,149 @@ def jax_engine():
     return run
 
 
+GD_ETAS = tuple(float(v) for v in 2.0 ** np.linspace(-2.0, 10.0, 256))
+
+
+def plain_numba():
+    """The plain Numba prange loop of the GD sweep (d = 2, scalar state); returns run(X, etas, T) -> (W, logF)."""
+    from numba import njit, prange
+
+    @njit(parallel=True, cache=False)
+    def run(x0, x1, etas, T, W, L):
+        n = x0.shape[0]
+        for c in prange(etas.shape[0]):
+            eta = etas[c]
+            w0 = 0.0
+            w1 = 0.0
+            for t in range(T):
+                g0 = 0.0
+                g1 = 0.0
+                for i in range(n):
+                    a = w0 * x0[i] + w1 * x1[i]
+                    e = math.exp(-abs(a))
+                    ph = e / (1.0 + e) if a >= 0.0 else 1.0 / (1.0 + e)
+                    g0 -= ph / n * x0[i]
+                    g1 -= ph / n * x1[i]
+                w0 -= eta * g0
+                w1 -= eta * g1
+            s = 0.0
+            for i in range(n):
+                a = w0 * x0[i] + w1 * x1[i]
+                s += (max(0.0, -a) + math.log1p(math.exp(-abs(a)))) / n
+            W[c, 0] = w0
+            W[c, 1] = w1
+            L[c] = math.log(s)
+
+    def call(Z, etas, T):
+        e = np.asarray(etas, dtype=np.float64)
+        W = np.empty((e.size, 2))
+        L = np.empty(e.size)
+        run(np.ascontiguousarray(Z[:, 0]), np.ascontiguousarray(Z[:, 1]), e, T, W, L)
+        return W, L
+    return call
+
+
+def numpy_gd(Z, etas, T):
+    """NumPy over the B configurations: (B, n) margins per step; returns (W, logF)."""
+    e = np.asarray(etas, dtype=np.float64)
+    n = Z.shape[0]
+    W = np.zeros((e.size, Z.shape[1]))
+    for _ in range(T):
+        a = W @ Z.T                                   # (B, n)
+        s = 0.5 * (1.0 - np.tanh(0.5 * a))            # sigma(-a), stable
+        W = W + (e / n)[:, None] * (s @ Z)
+    a = W @ Z.T
+    return W, np.log(np.mean(np.maximum(0.0, -a) + np.log1p(np.exp(-np.abs(a))), axis=1))
+
+
+def jax_gd():
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def one(Z, eta, T):
+        n = Z.shape[0]
+
+        def step(w, _):
+            return w + (eta / n) * (jax.nn.sigmoid(-(Z @ w)) @ Z), None
+        w, _ = jax.lax.scan(step, jnp.zeros(Z.shape[1]), None, length=T)
+        a = Z @ w
+        return w, jnp.log(jnp.mean(jnp.logaddexp(0.0, -a)))
+
+    def run(Z, etas, T):
+        f = jax.jit(jax.vmap(lambda e: one(jnp.asarray(Z), e, T)))
+        W, L = f(jnp.asarray(np.asarray(etas)))
+        return np.asarray(W), np.asarray(L)
+    return run
+
+
+def theorybench_gd(problem, etas, T, running=0):
+    from theorybench import run_batch
+    from theorybench.algorithms import get_algorithm
+    alg = get_algorithm("logistic-gd")
+    given = {"checks": 0}
+    if any(q.name == "running" for q in alg.params):  # (absent before the specialised kernel)
+        given["running"] = running
+    S = [alg.resolve(dict(given, eta=e)) for e in etas]
+    extra = {}
+    rec, x, loss, g, st = run_batch(alg, [problem] * len(S), S, [0] * len(S), T, record=[T], extra=extra)
+    return x[:, -1, :], extra["traces"]["log_loss"][:, -1]
+
+
+def gd_sweep(args):
+    import numba
+    numba.set_num_threads(args.threads)
+    import theorybench as tb  # noqa: F401
+    from theorybench import make_problem
+    T = 1000 if args.quick else 10**4
+    reps = 3
+    p = make_problem("logistic-random", d=2, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
+    Z = np.ascontiguousarray(p.Z[0])
+    engines = {"theorybench": lambda: theorybench_gd(p, GD_ETAS, T),
+               "theorybench_all_running_stats": lambda: theorybench_gd(p, GD_ETAS, T, running=1)}
+    pl = plain_numba()
+    engines["plain_numba_prange"] = lambda: pl(Z, GD_ETAS, T)
+    engines["numpy"] = lambda: numpy_gd(Z, GD_ETAS, T)
+    jr = jax_gd()
+    if jr is not None:
+        engines["jax"] = lambda: jr(Z, GD_ETAS, T)
+    times, outs = {}, {}
+    for name, fn in engines.items():
+        fn()  # warm-up: compile / cache load
+        times[name], _, outs[name] = timed(fn, reps)
+        print(f"{name}: {times[name]:.3f} s", flush=True)
+    W0 = outs["theorybench"][0]
+    scale = np.max(np.abs(W0))
+    agree = {k: float(np.max(np.abs(v[0] - W0)) / scale) for k, v in outs.items()}
+    agree_loss = {k: float(np.max(np.abs(v[1] - outs["theorybench"][1]))) for k, v in outs.items()}
+    ratios = {f"theorybench_over_{k}": times["theorybench"] / times[k] for k in times if k != "theorybench"}
+    out = {"work": "GD sweep: 2-D separable set, n = 64, 256 etas 2^[-2, 10] x T steps, final w and log F",
+           "T": T, "configs": len(GD_ETAS), "threads": args.threads, "times_s": times, "ratios": ratios,
+           "max_rel_w_diff_vs_theorybench": agree, "max_abs_logF_diff_vs_theorybench": agree_loss,
+           "ns_per_point_step_theorybench": times["theorybench"] * 1e9 * args.threads / (len(GD_ETAS) * T * 64),
+           "jax": None if jr is None else __import__("jax").__version__,
+           "machine": machine_info(), "load_average": os.getloadavg()}
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / ("logistic_gd_sweep_quick.json" if args.quick else "logistic_gd_sweep.json")
+    from theorybench.atomic_io import atomic_write_text
+    atomic_write_text(path, json.dumps(out, indent=1))
+    print(json.dumps({"ratios": ratios, "agree_w": agree, "agree_logF": agree_loss}, indent=1))
+    print(f"wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--gd-sweep", action="store_true", help="the 2-D, n = 64, 256-stepsize GD sweep")
+    ap.add_argument("--threads", type=int, default=1, help="threads of every engine (--gd-sweep)")
     args = ap.parse_args()
+    if args.gd_sweep:
+        if args.threads == 1:  # XLA's CPU client reads its flags at import
+            os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+        return gd_sweep(args)
     if args.quick:
         dims, sets, T, reps = (2, 4, 8, 16), 64, 256, 1
     else:

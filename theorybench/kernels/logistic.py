@@ -20,6 +20,17 @@ Numerics (docs/conventions.md, section "Separable logistic regression"):
       diverged iff w, log F or log ||grad F|| is not finite (a zero gradient's -inf excepted) or
       ``||w|| >= 1e150``, or F or ||grad F|| is ``>= 1e150`` while ``||w||`` is not below its largest
       earlier value (t > 0);
+    * ``running = 0`` (GD and exp-GD): the loss is evaluated only on recorded steps (and at the end); the
+      running statistics that need it between records (tau_mono, the tau_c, the increase counts, the
+      recursion check, the WBTY average-loss bound) are NaN ("not computed"); the divergence rule is
+      applied exactly as above (on the fast path below every ``|a_i| < 700``, so F < 701 and
+      ``||grad F|| <= max_i ||z_i||`` are finite: only ``w`` and the gradient are tested); ``stop_below`` > 0
+      needs the loss every step and turns the running statistics back on;
+    * the plain-GD path for d = 2 and one client (``evaluate_d2``): scalar state, the coordinates of the
+      points as two contiguous arrays, the margins first into a buffer, then ``exp(-|a_i|)`` over the
+      buffer by :func:`exp_neg_abs` (a range reduction and a degree-13 polynomial written so that LLVM
+      vectorises it: this Numba build has no SVML; within 1 ulp of ``math.exp``, not bit-identical), then
+      the sigmoid and the loss terms, the gradient summed in the same order as the general path;
     * ``checks = 0`` skips the per-step invariant checks (recursion, WBTY bounds, perceptron inequality;
       their statistics stay 0): the transition times, horizon and divergence are always computed;
     * ``stop_below`` > 0 ends a run at the first t with ``F(w_t) <= stop_below/eta_eff`` (for transition-time
@@ -54,10 +65,10 @@ LOCAL_GD = 2
 TWO_STAGE = 3
 PERCEPTRON = 4
 
-SLOTS = ("eta", "local_steps", "eta2", "switch_c", "rtol", "stop_below", "checks")
+SLOTS = ("eta", "local_steps", "eta2", "switch_c", "rtol", "stop_below", "checks", "running")
 DEFAULTS = {"eta": 1.0, "local_steps": 1, "eta2": 1.0, "switch_c": 1.0 / 42.0, "rtol": 1e-12, "stop_below": 0.0,
-            "checks": 1}
-H_ETA, H_K, H_ETA2, H_SWITCH, H_RTOL, H_STOP, H_CHECKS = range(7)
+            "checks": 1, "running": 1}
+H_ETA, H_K, H_ETA2, H_SWITCH, H_RTOL, H_STOP, H_CHECKS, H_RUNNING = range(8)
 
 STAT_NAMES = ("diverged_round", "tau_mono", "tau_2_eta", "tau_1_eta", "tau_8_eta", "t_all_positive",
               "loss_increases", "increases_after_2_eta", "recursion_violations", "recursion_min_ratio",
@@ -71,6 +82,12 @@ DIVERGENCE_BOUND = 1e150
 LOG_DIVERGENCE_BOUND = math.log(DIVERGENCE_BOUND)  # F, ||grad F|| are carried in logs
 EPS = 2.220446049250313e-16
 RECURSION_RTOL = 1e-9  # rounding allowance of the 1/F recursion check, fixed a priori
+# statistics that need the loss at every step (NaN with running = 0)
+LOSS_STATS = (S_TMONO, S_T2, S_T1, S_T8, S_INC, S_INC2, S_RECV, S_RECMIN, S_AVGV)
+# exp by range reduction x = k log 2 + r, |r| <= log(2)/2 (Cody-Waite split of log 2), Taylor to r^13
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # trailing zero bits: k LN2_HI is exact for |k| < 2^11
+LN2_LO = 1.90821492927058770002e-10
 
 
 @njit(cache=True, inline="always")
@@ -200,6 +217,152 @@ def evaluate(kind, Z, counts, w, lbuf, g):
     return logF, pmax, vn, amin
 
 
+@njit(cache=True, inline="always")
+def exp_neg_abs(a, e, ib, fb, n):
+    """``e[i] = exp(-|a_i|)`` for ``|a_i| < 700`` (normal results), within 1 ulp of ``math.exp``.
+
+    Branch-free and call-free so that LLVM vectorises the loop (no SVML here): ``k = floor(x log2 e +
+    1/2)``, ``r = (x - k ln2_hi) - k ln2_lo``, ``exp(r)`` by Horner on the Taylor series to r^13
+    (truncation below 1e-17 relative for |r| <= 0.347), times ``2^k`` built from its bits (``ib``, int64,
+    viewed as float64 by ``fb``). Only IEEE operations in a fixed order: the same bits on every thread
+    count and CPU (no fastmath, no contraction)."""
+    for i in range(n):
+        x = -abs(a[i])
+        kf = math.floor(x * LOG2E + 0.5)
+        r = (x - kf * LN2_HI) - kf * LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        e[i] = p
+        ib[i] = (np.int64(kf) + 1023) << 52
+    for i in range(n):
+        e[i] *= fb[i]
+
+
+@njit(cache=True)
+def exp_neg_abs_array(a):
+    """:func:`exp_neg_abs` on a 1-D array (tests)."""
+    n = a.shape[0]
+    e = np.empty(n)
+    ib = np.empty(n, np.int64)
+    exp_neg_abs(a, e, ib, ib.view(np.float64), n)
+    return e
+
+
+@njit(cache=True, inline="always")
+def evaluate_d2(x0, x1, w0, w1, need_loss, a, e, cb, ib, fb):
+    """GD, logistic loss, one client, d = 2 (points ``(x0[i], x1[i])``, n = ``x0.size``): ``(ok, log F,
+    g0, g1, amin, all_positive)``; ``ok`` False (nothing computed) unless w is finite and every margin is in
+    (-700, 700), then the caller takes :func:`evaluate`. ``log F`` and ``amin = min_i a_i`` are computed
+    only if ``need_loss`` (0.0 and NaN otherwise); ``all_positive``: every ``a_i > 0``. The range test and
+    the sign count are integer sums (vectorised; a float min is not, without fastmath). Buffers of size n."""
+    n = x0.shape[0]
+    if not (math.isfinite(w0) and math.isfinite(w1)):
+        return False, 0.0, 0.0, 0.0, np.nan, False
+    bad = 0
+    npos = 0
+    for i in range(n):
+        v = w0 * x0[i] + w1 * x1[i]
+        a[i] = v
+        bad += 0 if abs(v) < 700.0 else 1  # NaN counts as bad
+        npos += 1 if v > 0.0 else 0
+    if bad != 0:
+        return False, 0.0, 0.0, 0.0, np.nan, False
+    exp_neg_abs(a, e, ib, fb, n)
+    wt = 1.0 / n
+    for i in range(n):  # stable sigmoid phi = sigma(-a), weighted: vectorised (select, no branch)
+        ei = e[i]
+        ph = ei / (1.0 + ei) if a[i] >= 0.0 else 1.0 / (1.0 + ei)
+        cb[i] = wt * ph
+    g0 = 0.0
+    g1 = 0.0
+    for i in range(n):  # the general path's order: g_j -= c_i z_ij, i = 0..n-1
+        g0 -= cb[i] * x0[i]
+        g1 -= cb[i] * x1[i]
+    logF = 0.0
+    amin = np.nan
+    if need_loss:
+        amin = np.inf
+        s = 0.0
+        for i in range(n):
+            ai = a[i]
+            amin = min(amin, ai)
+            ell = math.log1p(e[i]) if ai >= 0.0 else -ai + math.log1p(e[i])
+            s += wt * ell
+        logF = math.log(s)
+    return True, logF, g0, g1, amin, npos == n
+
+
+@njit(cache=True, error_model="numpy")
+def gd2_steps(x0, x1, w, wp, t, t_next, eta, st):
+    """Plain GD, d = 2, from ``w = w_t`` (``wp = w_{t-1}``) through the steps before ``t_next`` that need
+    no loss (no record, running statistics off, checks off): :func:`logistic_trajectory`'s loop body in
+    scalars (max norm, t_all_positive, horizon, frozen step, the same update), leaving at the first step
+    off the fast path or near a divergence bound (the general body decides there). Returns the step
+    reached; ``w``, ``wp`` and ``st`` are updated. ``error_model="numpy"`` (as in a ``prange`` body): with
+    Python's model every float division carries a zero test and raise, which stops LLVM from vectorising
+    the per-point loops of :func:`evaluate_d2` (measured 1.4x slower). No division here can be by zero
+    (``1 + e >= 1``, n >= 1)."""
+    n = x0.shape[0]
+    abuf = np.empty(n)
+    ebuf = np.empty(n)
+    cbuf = np.empty(n)
+    ibuf = np.empty(n, np.int64)
+    fbuf = ibuf.view(np.float64)
+    v0 = w[0]
+    v1 = w[1]
+    p0 = wp[0]
+    p1 = wp[1]
+    maxn = st[S_MAXN]
+    tpos = st[S_TPOS]
+    hor = st[S_HOR]
+    frozen = st[S_FROZEN]
+    lim = 100.0 * EPS * EPS
+    while t < t_next:
+        ok, _, g0, g1, _, allpos = evaluate_d2(x0, x1, v0, v1, False, abuf, ebuf, cbuf, ibuf, fbuf)
+        if not ok:
+            break
+        vn = 0.0 + g0 * g0 + g1 * g1
+        wn2 = 0.0 + v0 * v0 + v1 * v1
+        if not (vn >= 0.0 and vn < 1e298 and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND):
+            break
+        if wn2 > maxn * maxn:
+            maxn = math.sqrt(wn2)
+        if tpos < 0 and allpos:
+            tpos = t
+        if hor < 0 and vn * eta * eta < lim * wn2:
+            hor = t
+        n0 = v0 - eta * g0
+        n1 = v1 - eta * g1
+        if n0 == v0 and n1 == v1 and frozen < 0:
+            frozen = t
+        p0 = v0
+        p1 = v1
+        v0 = n0
+        v1 = n1
+        t += 1
+    w[0] = v0
+    w[1] = v1
+    wp[0] = p0
+    wp[1] = p1
+    st[S_MAXN] = maxn
+    st[S_TPOS] = tpos
+    st[S_HOR] = hor
+    st[S_FROZEN] = frozen
+    return t
+
+
 @njit(cache=True)
 def client_grad(kind, Zm, nm, u, out):
     """``grad F_m(u) = -(1/n_m) sum_i phi(<u, z_i>) z_i``."""
@@ -234,6 +397,7 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
     rtol = hyper[H_RTOL]
     stop = hyper[H_STOP]
     checks = hyper[H_CHECKS] != 0.0
+    running = hyper[H_RUNNING] != 0.0 or stop > 0 or algo == TWO_STAGE  # the loss at every step
     log_10eps = math.log(10.0 * EPS)
     log_stop = math.log(stop / eta_eff_of(algo, hyper)) if stop > 0 else -np.inf
     kind = 1 if algo == GD_EXP else 0
@@ -260,6 +424,22 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
     u = np.empty(d)
     acc = np.empty(d)
     lbuf = np.empty(2 * M * Z.shape[1])
+    # the d = 2 plain-GD path: coordinates as contiguous arrays, scalar gradient
+    fast2 = algo == GD and M == 1 and d == 2
+    n0 = counts[0]
+    x0 = np.empty(n0)
+    x1 = np.empty(n0)
+    if fast2:
+        for i in range(n0):
+            x0[i] = Z[0, i, 0]
+            x1[i] = Z[0, i, 1]
+    abuf = np.empty(n0)
+    ebuf = np.empty(n0)
+    cbuf = np.empty(n0)
+    ibuf = np.empty(n0, np.int64)
+    fbuf = ibuf.view(np.float64)
+    wp = w0.copy()  # w_{t-1}: the last healthy loss when it was not evaluated
+    lite = fast2 and not running and not checks
     for k in range(N_STATS):
         st[k] = -1.0
     st[S_TMONO] = 0.0
@@ -277,18 +457,44 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
     logS = -np.inf  # log sum_{k < t} F(w_k)
     prev_logF = 0.0
     p = 0
-    logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+    nrec = rec_rounds.shape[0]
+    final_t = -1
+    have_loss = True
+    ok = False
+    if fast2:
+        ok, logF, g0, g1, amin, allpos = evaluate_d2(x0, x1, w[0], w[1], True, abuf, ebuf, cbuf, ibuf, fbuf)
+    if ok:
+        g[0] = g0
+        g[1] = g1
+        gm_log = 0.0
+        vn = 0.0 + g0 * g0 + g1 * g1
+    else:
+        logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+        allpos = amin > 0.0
     t = 0
     while True:
         wn2 = 0.0
         for j in range(d):
             wn2 += w[j] * w[j]
         # kernels.common.healthy in this kernel's terms; log ||grad F(w_t)||: -inf for a zero gradient
-        lgn = gm_log + 0.5 * math.log(vn) if vn > 0.0 else (-np.inf if vn == 0.0 else np.nan)
-        returning = t > 0 and math.sqrt(wn2) < st[S_MAXN]
-        if not (math.isfinite(logF) and lgn < np.inf and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND
-                and ((logF < LOG_DIVERGENCE_BOUND and lgn < LOG_DIVERGENCE_BOUND) or returning)):
+        # (linear domain with ||grad F||^2 < 1e298: 0.5 log vn < 343.2 < log 1e150, no log needed)
+        if gm_log == 0.0 and vn >= 0.0 and vn < 1e298:
+            g_fin = True
+            g_below = True
+        else:
+            lgn = gm_log + 0.5 * math.log(vn) if vn > 0.0 else (-np.inf if vn == 0.0 else np.nan)
+            g_fin = lgn < np.inf
+            g_below = lgn < LOG_DIVERGENCE_BOUND
+        # without the loss (fast path only): F < 701, finite
+        lf_ok = not have_loss or (math.isfinite(logF) and logF < LOG_DIVERGENCE_BOUND)
+        if not ((not have_loss or math.isfinite(logF)) and g_fin
+                and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND
+                and ((lf_ok and g_below) or (t > 0 and math.sqrt(wn2) < st[S_MAXN]))):
             st[S_DIV] = t
+            if final_t != t - 1 and t > 0:  # log F and min margin at the last healthy step w_{t-1}
+                lf_prev, _, _, am_prev = evaluate(kind, Z, counts, wp, lbuf, acc)
+                st[S_FINAL] = lf_prev
+                st[S_MINMARGIN] = am_prev
             while p < rec_rounds.shape[0]:
                 out_logF[p] = np.nan
                 out_loggn[p] = np.nan
@@ -299,8 +505,9 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
         # ---- observe w_t
         if wn2 > st[S_MAXN] * st[S_MAXN]:
             st[S_MAXN] = math.sqrt(wn2)
-        st[S_MINMARGIN] = amin
-        if t > 0:
+        if have_loss:
+            st[S_MINMARGIN] = amin
+        if running and t > 0:
             if logF > prev_logF + linc:
                 st[S_INC] += 1
                 st[S_TMONO] = t  # 1 + (t - 1)
@@ -317,21 +524,22 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
                 st[S_RECMIN] = min(st[S_RECMIN], ratio)
                 if ratio < 1.0 - RECURSION_RTOL:
                     st[S_RECV] += 1
-            if checks and gam > 0:
-                q = gam * gam * eta * t
-                if q > 1.0:
-                    lq = math.log(q)
-                    if logS - math.log(t) > math.log((1.0 + lq * lq + eta * eta / 4.0) / q):
-                        st[S_AVGV] += 1
-                    if math.sqrt(wn2) > (math.sqrt(2.0) + 2.0 * lq + eta) / gam:
-                        st[S_NORMV] += 1
-        if st[S_T2] < 0 and logF <= l2:
-            st[S_T2] = t
-        if st[S_T1] < 0 and logF <= l1:
-            st[S_T1] = t
-        if st[S_T8] < 0 and logF <= l8:
-            st[S_T8] = t
-        if st[S_TPOS] < 0 and amin > 0.0:
+        if checks and gam > 0 and t > 0:
+            q = gam * gam * eta * t
+            if q > 1.0:
+                lq = math.log(q)
+                if running and logS - math.log(t) > math.log((1.0 + lq * lq + eta * eta / 4.0) / q):
+                    st[S_AVGV] += 1
+                if math.sqrt(wn2) > (math.sqrt(2.0) + 2.0 * lq + eta) / gam:
+                    st[S_NORMV] += 1
+        if running:
+            if st[S_T2] < 0 and logF <= l2:
+                st[S_T2] = t
+            if st[S_T1] < 0 and logF <= l1:
+                st[S_T1] = t
+            if st[S_T8] < 0 and logF <= l8:
+                st[S_T8] = t
+        if st[S_TPOS] < 0 and allpos:
             st[S_TPOS] = t
         if st[S_HOR] < 0 and t > 0 and algo != PERCEPTRON:
             # eta ||grad F|| < 10 eps ||w||, squared (linear domain) or in logs
@@ -347,7 +555,9 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
             for j in range(d):
                 out_w[p, j] = w[j]
             p += 1
-        st[S_FINAL] = logF
+        if have_loss:
+            st[S_FINAL] = logF
+            final_t = t
         if t >= rounds:
             break
         if logF <= log_stop:  # early stop asked for (the rest of the trace is NaN)
@@ -358,7 +568,7 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
                     out_w[p, j] = np.nan
                 p += 1
             break
-        if checks:
+        if checks and running:
             logS = np.logaddexp(logS, logF)
         prev_logF = logF
         # ---- step t -> t + 1
@@ -404,9 +614,31 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
         if checks and has_wstar and st[S_HOR] < 0 and not inc > 0.0:
             st[S_PERC] += 1
         for j in range(d):
+            wp[j] = w[j]
             w[j] = wn[j]
         t += 1
-        logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+        if lite:
+            # the steps up to the next record with what they need (nothing of the loss): the general
+            # loop body above for GD on the fast path, healthy, checks off, in scalars; anything else
+            # (a margin past 700, a gradient or iterate near the divergence bounds) leaves to it
+            t = gd2_steps(x0, x1, w, wp, t, rec_rounds[p] if p < nrec else rounds, cur_eta, st)
+        need = running or (p < nrec and rec_rounds[p] == t)
+        ok = False
+        if fast2:
+            ok, logF, g0, g1, amin, allpos = evaluate_d2(x0, x1, w[0], w[1], need, abuf, ebuf, cbuf, ibuf, fbuf)
+        if ok:
+            g[0] = g0
+            g[1] = g1
+            gm_log = 0.0
+            vn = 0.0 + g0 * g0 + g1 * g1
+            have_loss = need
+        else:
+            logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
+            allpos = amin > 0.0
+            have_loss = True
+    if not running:
+        for k in LOSS_STATS:
+            st[k] = np.nan
 
 
 @njit(cache=True, parallel=True, nogil=True)

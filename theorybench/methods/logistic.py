@@ -16,13 +16,16 @@ _STOP = Param("stop_below", 0.0, "stop at the first t with F(w_t) <= stop_below/
               "the trace is NaN)", low=0.0)
 _CHECKS = Param("checks", 1, "1: per-step invariant checks (1/F recursion, WBTY bounds, perceptron inequality); "
                 "0: skip them (transition times, horizon and divergence are always computed)", kind="int", low=0, high=1)
+_RUN = Param("running", 1, "1: every running statistic (the loss at every step); 0: the loss only on recorded "
+              "steps, the statistics that need it between records (tau_mono, tau_c, increases, recursion, "
+              "average-loss bound) are NaN (faster sweeps)", kind="int", low=0, high=1)
 _WBTY = "Wu, Bartlett, Telgarsky, Yu, COLT 2024"
 _CWL = "Crawshaw, Woodworth, Liu, ICLR 2025 / ICML 2025"
 
 for _a in [
-    Algorithm("logistic-gd", "logistic", 0, (_ETA, _RTOL, _STOP, _CHECKS),
+    Algorithm("logistic-gd", "logistic", 0, (_ETA, _RTOL, _STOP, _CHECKS, _RUN),
               "GD w <- w - eta grad F(w) on the mean logistic loss (log-domain loss, stable sigmoid).", _WBTY),
-    Algorithm("exp-gd", "logistic", 1, (_ETA, _RTOL, _STOP, _CHECKS),
+    Algorithm("exp-gd", "logistic", 1, (_ETA, _RTOL, _STOP, _CHECKS, _RUN),
               "GD on the mean exponential loss F(w) = (1/n) sum exp(-<w, z_i>).", "Wu, Braverman, Lee, NeurIPS 2023"),
     Algorithm("logistic-local-gd", "logistic", 2, (_ETA, _K, _RTOL, _STOP, _CHECKS),
               "Local GD: each client K steps u <- u - eta grad F_m(u) from w_r, then the server averages.", _CWL),
