@@ -1,6 +1,7 @@
 """ns per local step per trajectory of every routed (method, problem) combination: its composed kernel
 (``theorybench.compose``, declared pieces) against the generic ``federated`` kernel (runtime dispatch on the
-family and algorithm codes), through ``theorybench.sweep`` on the same configurations, one Numba thread.
+family and algorithm codes), through ``theorybench.sweep`` and as the batch call alone (planned once), on the
+same configurations, one Numba thread.
 
 A local step is one client's step of one trajectory, so a call does ``R * N * sum_c I_c`` of them (EPISODE's
 extra draw at x_r per client and round is not counted: the same work on both sides). The two sweeps give the
@@ -36,23 +37,25 @@ def grid_for(method):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer seeds and repeats (< ~1 min)")
-    ap.add_argument("--rounds", type=int, default=200)
-    ap.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 32, quick 8)")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds R (default 500, quick 200)")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 64, quick 8)")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 3)")
     args = ap.parse_args(argv)
     import numba
     import theorybench as tb
-    from theorybench import declare
+    from theorybench import compose, declare
+    from theorybench.algorithms import kernel_module
     from theorybench.atomic_io import atomic_write_text
 
     numba.set_num_threads(1)
-    seeds = args.seeds or (8 if args.quick else 32)
+    seeds = args.seeds or (8 if args.quick else 64)
     repeats = args.repeats or (3 if args.quick else 5)
-    R = args.rounds
+    R = args.rounds or (200 if args.quick else 500)
     rows = []
     print(f"one Numba thread, R = {R}, I = 8, {seeds} seeds per configuration; ns per local step per trajectory")
-    print(f"  {'method':<12}{'problem':<24}{'trajectories':>13}{'generic':>10}{'composed':>10}{'speed-up':>10}"
-          f"  bit-identical")
+    print(f"  {'':<49}{'theorybench.sweep':^30}{'batch call alone':^30}")
+    print(f"  {'method':<12}{'problem':<24}{'trajectories':>13}" + f"{'generic':>10}{'composed':>10}{'speed-up':>10}" * 2
+          + "  bit-identical")
     for method, problem in COMBOS:
         grid = grid_for(method)
         N = tb.make_problem(problem).n_clients
@@ -68,24 +71,56 @@ def main(argv=None):
             finally:
                 declare.ROUTED[method] = saved
 
+        # the batch calls alone, planned once (record 0 and R, every statistic): what each kernel costs
+        alg = tb.get_algorithm(method)
+        prob = tb.make_problem(problem)
+        combos = [dict(zip(grid, v)) for v in np.stack(np.meshgrid(*grid.values(), indexing="ij"), -1).reshape(
+            -1, len(grid))]
+        settings = [alg.resolve({k: (int(v) if k == "local_steps" else float(v)) for k, v in c.items()})
+                    for c in combos for _ in range(seeds)]
+        n = len(settings)
+        probs, sd, x0s, rec = [prob] * n, [s for _ in combos for s in range(seeds)], [prob.x0] * n, \
+            np.array([0, R], dtype=np.int64)
+        plan = compose.plan_batch(alg, probs, settings, sd, R, rec, x0s, None)
+        gen = kernel_module("federated")
+        gargs = (alg.code, prob.family, np.stack([prob.params] * n), np.stack([alg.pack(st) for st in settings]),
+                 np.stack([prob.x0] * n), np.asarray(sd, dtype=np.int64), prob.noise_code,
+                 np.full(n, prob.sigma), np.stack([prob.noise_mask] * n), np.zeros(n), R, rec,
+                 np.empty((n, 2, 1)), np.empty((n, 2)), np.empty((n, 2)), np.empty((n, 8)))
+
+        def composed_kernel():
+            for m, args, _ in plan:
+                m.batch(*args)
+
+        def generic_kernel():
+            gen.batch(*gargs)
+
         a, b = composed(), generic()  # compiles (or loads) both
         same = (all(np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True) for f in ("x", "loss", "grad_norm"))
                 and all(np.array_equal(a.stats[k], b.stats[k], equal_nan=True) for k in a.stats))
         n_traj = int(np.prod(a.loss.shape[:-1]))
         steps = float(R * N * 8 * n_traj)
-        samples = {"generic": [], "composed": []}
+        composed_kernel()
+        generic_kernel()
+        same = same and np.array_equal(plan[0][1][-3], gargs[-3], equal_nan=True)  # final f, both kernels
+        samples = {"generic": [], "composed": [], "generic_kernel": [], "composed_kernel": []}
         for _ in range(repeats):
-            for k, fn in (("generic", generic), ("composed", composed)):
+            for k, fn in (("generic", generic), ("composed", composed), ("generic_kernel", generic_kernel),
+                          ("composed_kernel", composed_kernel)):
                 t = time.perf_counter()
                 fn()
                 samples[k].append(time.perf_counter() - t)
         ns = {k: statistics.median(v) / steps * 1e9 for k, v in samples.items()}
         rows.append({"method": method, "problem": problem, "trajectories": n_traj, "local_steps": steps,
                      "ns_per_step_generic": ns["generic"], "ns_per_step_composed": ns["composed"],
-                     "speedup": ns["generic"] / ns["composed"], "bit_identical": bool(same),
+                     "speedup": ns["generic"] / ns["composed"],
+                     "ns_per_step_generic_kernel_only": ns["generic_kernel"],
+                     "ns_per_step_composed_kernel_only": ns["composed_kernel"],
+                     "speedup_kernel_only": ns["generic_kernel"] / ns["composed_kernel"], "bit_identical": bool(same),
                      "samples_s": samples})
         print(f"  {method:<12}{problem:<24}{n_traj:>13}{ns['generic']:10.2f}{ns['composed']:10.2f}"
-              f"{ns['generic'] / ns['composed']:9.2f}x  {same}")
+              f"{ns['generic'] / ns['composed']:9.2f}x{ns['generic_kernel']:10.2f}{ns['composed_kernel']:10.2f}"
+              f"{ns['generic_kernel'] / ns['composed_kernel']:9.2f}x  {same}")
     RESULTS.mkdir(exist_ok=True)
     stem = "composed_methods_per_step_quick" if args.quick else "composed_methods_per_step"
     atomic_write_text(RESULTS / f"{stem}.json", json.dumps(
