@@ -257,3 +257,128 @@ def test_checks_off_and_early_stop_keep_the_transition_times():
     assert (lean.stats["avg_bound_violations"] == 0).all()
     assert np.array_equal(base.stats["tau_2_eta"], stop.stats["tau_2_eta"])
     assert np.isnan(stop.w[:, -1]).all()  # stopped: the rest of the trace is NaN
+
+
+def test_vectorisable_exp_within_one_ulp():
+    """The d = 2 path's exp(-|a|) (range reduction + polynomial, vectorised by LLVM) against math.exp."""
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.uniform(-700.0, 700.0, 20000), rng.uniform(-1.0, 1.0, 5000),
+                        [0.0, -0.0, 1e-300, 0.5 * math.log(2.0), -0.5 * math.log(2.0), 699.999, -699.999, 1.0, 2.0]])
+    e = K.exp_neg_abs_array(a)
+    ref = np.array([math.exp(-abs(v)) for v in a])
+    assert e[-9] == 1.0 and e[-8] == 1.0
+    assert np.all(np.abs(e - ref) <= np.spacing(ref))  # within one ulp everywhere
+    assert np.mean(e == ref) > 0.5  # mostly the same bits
+
+
+def _embed(p, extra_dims=1):
+    """The same data with zero extra coordinates: runs the general-dimension path on identical margins."""
+    from types import SimpleNamespace
+    Z = np.concatenate([p.Z, np.zeros(p.Z.shape[:2] + (extra_dims,))], axis=2)
+    return SimpleNamespace(Z=Z, counts=p.counts, dim=Z.shape[2], margin=p.margin,
+                           wstar=None if p.wstar is None else np.concatenate([p.wstar, np.zeros(extra_dims)]),
+                           name=p.name)
+
+
+def _kernel(algo, P, hyper, T, rec):
+    """Call the kernel's batch on problems of one shape (the runner's packing, without its checks)."""
+    n, d = len(P), P[0].Z.shape[2]
+    ow, ol, og = np.empty((n, rec.size, d)), np.empty((n, rec.size)), np.empty((n, rec.size))
+    os_ = np.empty((n, K.N_STATS))
+    K.batch(algo, np.stack([p.Z for p in P]), np.stack([p.counts for p in P]).astype(np.int64), np.stack(hyper),
+            np.zeros((n, d)), np.array([p.margin for p in P]),
+            np.stack([p.wstar if p.wstar is not None else np.zeros(d) for p in P]).astype(np.float64), T, rec,
+            ow, ol, og, os_)
+    return ow, ol, og, os_
+
+
+def _hyper(**kw):
+    h = np.array([K.DEFAULTS[s] for s in K.SLOTS], dtype=np.float64)
+    for k, v in kw.items():
+        h[K.SLOTS.index(k)] = v
+    return h
+
+
+@pytest.mark.parametrize("eta", [0.5, 8.0, 64.0, 512.0])
+def test_d2_fast_path_matches_reference_and_general_path(eta):
+    """d = 2, one client (the coordinates-as-arrays path with the vectorisable exp) against the NumPy
+    reference (tolerance derived as in test_kernel_matches_reference) and against the general path (the
+    same data with a zero third coordinate: identical margins, math.exp), with every running statistic."""
+    p = tb.make_problem("logistic-random", d=2, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
+    T = 200
+    rec = np.arange(T + 1)
+    W, Lr = gd(clients_of(p), eta, T, "gd")
+    rel = tol.local_rel(2, extra=64)
+    atol_w, atol_l = tol.reference_atol(lambda: gd(clients_of(p), eta, T, "gd"), rel,
+                                        patch=[(reference_logistic, "grad_F"), (reference_logistic, "log_ell")],
+                                        floor=(0.0, 1.0))
+    fw, fl, _, fs = _kernel(K.GD, [p], [_hyper(eta=eta)], T, rec)
+    gw, gl, _, gs = _kernel(K.GD, [_embed(p)], [_hyper(eta=eta)], T, rec)
+    assert np.all(gw[0, :, 2] == 0.0)
+    tol.assert_trajectory_close(fw[0], W, atol_w, what="d = 2 path iterates")
+    tol.assert_trajectory_close(fl[0], Lr, atol_l, what="d = 2 path log F", floor=1.0)
+    tol.assert_trajectory_close(fw[0], gw[0, :, :2], atol_w, what="d = 2 path vs general path")
+    tol.assert_trajectory_close(fl[0], gl[0], atol_l, what="d = 2 path vs general path log F", floor=1.0)
+    tm, t2, t1, t8 = transition_times(Lr, eta)
+    S = K.STAT_NAMES
+    assert (fs[0, S.index("tau_mono")], fs[0, S.index("tau_2_eta")], fs[0, S.index("tau_1_eta")]) == (tm, t2, t1)
+
+
+CASES_RUNNING = [("logistic-random", {"d": 2, "n": 64, "gamma": 0.01, "exact_margin": "no"}, "logistic-gd", 0),
+                 ("logistic-random", {"d": 2, "n": 64, "exact_margin": "no"}, "logistic-gd", 1),
+                 ("wbty-toy", {"normalize": "raw"}, "logistic-gd", 1),
+                 ("logistic-random", {"d": 5, "n": 7, "data_seed": 3}, "logistic-gd", 0),
+                 ("wbty-toy", {"normalize": "raw"}, "exp-gd", 1)]
+
+
+@pytest.mark.parametrize("pname,pset,alg,checks", CASES_RUNNING,
+                         ids=[f"{c[2]}-{c[0]}-d{c[1].get('d', 2)}-checks{c[3]}" for c in CASES_RUNNING])
+def test_running_off_evaluates_the_loss_only_where_needed(pname, pset, alg, checks):
+    """running = 0: the recorded iterates and losses and every statistic that does not need the loss between
+    records are bit-identical to running = 1 (divergence, horizon, frozen step, norms, final loss, min margin,
+    positivity, perceptron and norm-bound checks); the loss statistics are NaN (not computed)."""
+    p = tb.make_problem(pname, **pset)
+    etas = (0.5, 8.0, 64.0, 512.0, 4096.0, 1e5) if alg == "logistic-gd" else (1.0, 64.0)
+    T = 3000
+    rec = [0, 7, 100, 1234, T]
+    on = runs(alg, [p] * len(etas), [{"eta": e, "checks": checks} for e in etas], T, record=rec)
+    off = runs(alg, [p] * len(etas), [{"eta": e, "checks": checks, "running": 0} for e in etas], T, record=rec)
+    assert np.array_equal(on.w, off.w, equal_nan=True)
+    assert np.array_equal(on.log_loss, off.log_loss, equal_nan=True)
+    assert np.array_equal(on.log_grad_norm, off.log_grad_norm, equal_nan=True)
+    loss_stats = {K.STAT_NAMES[k] for k in K.LOSS_STATS}
+    for k in K.STAT_NAMES:
+        if k in loss_stats:
+            assert np.isnan(off.stats[k]).all(), k
+        else:
+            assert np.array_equal(on.stats[k], off.stats[k], equal_nan=True), k
+    if alg == "exp-gd":
+        assert (off.stats["diverged_round"] >= 1).any()  # the divergence branch (final loss recomputed)
+    elif pset.get("gamma") == 0.01:  # the steps between records reach the positivity, horizon and freeze
+        assert (off.stats["horizon_step"] > 100).any() and (off.stats["frozen_step"] > 100).any()
+        assert (off.stats["t_all_positive"] > 100).any()
+
+
+def test_d2_fast_path_same_bits_on_every_thread_count():
+    import numba
+    p = tb.make_problem("logistic-random", d=2, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
+    etas = 2.0 ** np.linspace(-2.0, 10.0, 16)
+    before = numba.get_num_threads()
+    try:
+        out = []
+        for nt in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(nt)
+            for running in (0, 1):
+                r = runs("logistic-gd", [p] * etas.size, [{"eta": e, "running": running} for e in etas], 2000,
+                         record=[0, 500, 2000])
+                out.append((running, r.w, r.log_loss))
+    finally:
+        numba.set_num_threads(before)
+    for running, w, lf in out[2:]:
+        ref = out[running]
+        assert np.array_equal(w, ref[1]) and np.array_equal(lf, ref[2])
+
+
+def test_running_is_validated():
+    with pytest.raises(TheoryBenchError, match="running"):
+        tb.get_algorithm("logistic-gd").resolve({"running": 2})
