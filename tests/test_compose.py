@@ -450,6 +450,35 @@ def test_user_method_with_round_start_pieces():
         declare.METHODS.pop("user-episode", None)
 
 
+@njit
+def decay_radius(r, gamma0):
+    return gamma0 / np.sqrt(r + 1.0)
+
+
+@njit
+def decay_step_per_round(y, g, gamma_r, eta):
+    n = abs(g)
+    if n > gamma_r / eta:
+        return y - gamma_r * (g / n), True
+    return y - eta * g, False
+
+
+def test_round_start_alone_computes_a_round_value():
+    """A round-start piece without client values: the decaying radius of ``decay-clip-sgd`` computed once per
+    round gives that method's numbers."""
+    m = declare.Method("decay-per-round", user.DECAY_CLIP_SGD.params, decay_step_per_round, clipping=True,
+                       round_start=decay_radius, round_values=("gamma_r",))
+    declare.register_method(m, replace=True)
+    try:
+        for problem in ("episode-quartic", "two-client-quadratic"):
+            kw = dict(grid={"eta": [0.01, 0.3], "gamma0": [0.5, 2.0]}, seeds=2, rounds=40)
+            _compare(tb.sweep(problem, "decay-per-round", **kw), tb.sweep(problem, "decay-clip-sgd", **kw))
+    finally:
+        algorithms.ALGORITHMS.pop("decay-per-round", None)
+        algorithms.VARIANTS.pop("decay-per-round", None)
+        declare.METHODS.pop("decay-per-round", None)
+
+
 def test_bad_round_start_declarations_are_refused():
     P = tuple(p for p in tb.get_algorithm("episode").params if p.name != "convention")
     base = dict(client_start=my_client_start, client_values=(("Gown", "Gbar"),), round_start=my_round_start,

@@ -69,7 +69,8 @@ def _need_njit(fn, what):
 class Method:
     """A local-update method: ``name``, hyperparameters ``params`` (``Param``: default, range, choices,
     meaning), the local ``step`` (``@njit``, see the module docstring), ``clipping`` (``step`` returns
-    ``(y, clipped)``), a docstring and the paper it comes from."""
+    ``(y, clipped)``), a docstring and the paper it comes from; optionally the round-start pieces
+    ``client_start`` / ``client_values`` and ``round_start`` / ``round_values`` (module docstring)."""
     name: str
     params: tuple
     step: object
