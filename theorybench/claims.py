@@ -17,10 +17,93 @@ from .errors import TheoryBenchError, unknown
 PASS, FAIL = "PASS", "FAIL"
 
 
+KINDS = ("exponent", "ratio", "count", "fraction", "value", "round", "rate", "difference")
+RULES = {
+    "abs": "|measured - predicted| <= tolerance",
+    "le": "measured <= predicted",
+    "lt": "measured < predicted",
+    "ge": "measured >= predicted",
+    "gt": "measured > predicted",
+    "in": "predicted[0] <= measured <= predicted[1] (None: unbounded side)",
+    "eq": "measured == predicted",
+}
+
+
+def _number_or_list(v, name, allow_none=True):
+    """A float, or a (nested) list of floats, from a number or array; ``None`` allowed when ``allow_none``."""
+    import numpy as np
+    if v is None:
+        if allow_none:
+            return None
+        raise TheoryBenchError(f"parameter {name!r} of num() must be a number, got None")
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    if isinstance(v, (list, tuple)) and any(x is None for x in v):  # an interval with an open side
+        return [_number_or_list(x, name) for x in v]
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TheoryBenchError(f"parameter {name!r} of num() must be a number or numbers, got {v!r:.200}")
+    return float(a) if a.ndim == 0 else a.tolist()
+
+
+def num(measured, predicted=None, tolerance=None, *, kind="value", rule=None, ci=None, note=""):
+    """One numeric quantity of an :class:`Evidence` (an entry of ``Evidence.numbers``), as a plain dict:
+
+    ``measured`` (a float or a list of floats, e.g. one per seed or per grid point), ``predicted`` (a
+    float, or ``[lo, hi]`` for ``rule="in"``, ``None`` for an open side), ``tolerance`` (a float),
+    ``kind`` (one of :data:`KINDS`: what the number is), ``ci`` (``[lo, hi]``, a confidence interval of
+    ``measured``), ``rule`` (one of :data:`RULES`: the comparison the check makes, applied to every
+    element of ``measured``; only given where that comparison is one of the verdict's conditions, so a
+    PASS implies it holds) and a short ``note``. The numbers come from the check's computation."""
+    if kind not in KINDS:
+        raise TheoryBenchError(f"parameter 'kind' of num() must be one of {', '.join(KINDS)}, got {kind!r:.100}")
+    if rule is not None and rule not in RULES:
+        raise TheoryBenchError(f"parameter 'rule' of num() must be one of {', '.join(RULES)}, got {rule!r:.100}")
+    if rule == "abs" and (predicted is None or tolerance is None):
+        raise TheoryBenchError("num(rule='abs') needs 'predicted' and 'tolerance'")
+    d = {"measured": _number_or_list(measured, "measured", allow_none=False), "kind": kind}
+    for k, v in (("predicted", predicted), ("tolerance", tolerance), ("ci", ci)):
+        if v is not None:
+            d[k] = _number_or_list(v, k)
+    if rule is not None:
+        d["rule"] = rule
+    if note:
+        d["note"] = str(note)
+    return d
+
+
+def _flat(v):
+    if isinstance(v, list):
+        return [x for e in v for x in _flat(e)]
+    return [v]
+
+
+def rule_holds(q):
+    """Whether the quantity ``q`` (a :func:`num` dict) satisfies its ``rule`` (every element of a list);
+    ``None`` when it has no rule."""
+    rule = q.get("rule")
+    if rule is None:
+        return None
+    p, tol = q.get("predicted"), q.get("tolerance")
+    ms = _flat(q["measured"])
+    if rule == "in":
+        lo, hi = p
+        return all((lo is None or lo <= m) and (hi is None or m <= hi) for m in ms)
+    ps = _flat(p) if isinstance(p, list) else [p] * len(ms)
+    if len(ps) != len(ms):
+        raise TheoryBenchError(f"rule {rule!r}: {len(ms)} measured values but {len(ps)} predicted")
+    tests = {"abs": lambda m, p: abs(m - p) <= tol, "le": lambda m, p: m <= p, "lt": lambda m, p: m < p,
+             "ge": lambda m, p: m >= p, "gt": lambda m, p: m > p, "eq": lambda m, p: m == p}[rule]
+    return all(tests(m, pp) for m, pp in zip(ms, ps))
+
+
 @dataclass
 class Evidence:
     """What a check measured. ``measured``/``predicted``/``tolerance`` are short texts for the table;
-    ``details`` holds numbers for the JSON report; ``plots`` maps a figure name to ``draw(fig)``."""
+    ``numbers`` maps a quantity's name to its numbers (:func:`num`: measured, predicted, tolerance,
+    kind, rule), so a reader of ``report.json`` or of the store gets numbers without parsing the text;
+    ``details`` holds further numbers for the JSON report; ``plots`` maps a figure name to ``draw(fig)``."""
     verdict: str
     measured: str
     predicted: str
@@ -29,10 +112,14 @@ class Evidence:
     details: dict = field(default_factory=dict)
     seeds: list = field(default_factory=list)
     plots: dict = field(default_factory=dict)
+    numbers: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.verdict not in (PASS, FAIL):
             raise ValueError(f"verdict must be PASS or FAIL, got {self.verdict!r}")
+        if not isinstance(self.numbers, dict) or not all(
+                isinstance(k, str) and isinstance(v, dict) and "measured" in v for k, v in self.numbers.items()):
+            raise TheoryBenchError("Evidence 'numbers' must map names to num(...) dicts")
 
     def _repr_html_(self):  # a notebook's summary (verdict, measured, predicted, ...)
         from ._html import evidence_html
@@ -94,7 +181,7 @@ class ClaimResult:
                 "size": self.size, "verdict": ev.verdict, "expected": self.expected,
                 "expected_reason": self.claim.expected_reason, "as_expected": self.as_expected,
                 "measured": ev.measured, "predicted": ev.predicted, "tolerance": ev.tolerance,
-                "why": ev.why, "details": ev.details, "seeds": ev.seeds,
+                "why": ev.why, "numbers": getattr(ev, "numbers", {}), "details": ev.details, "seeds": ev.seeds,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -163,8 +250,13 @@ def select(selectors=()):
             raise unknown("claim or paper", s, [c.id for c in ids.values()] + list(ps))
         for p in hits:
             out.extend(p.claims)
+    return unique_claims(out)
+
+
+def unique_claims(claims):
+    """``claims`` without repeats (by id), in their first order."""
     seen, uniq = set(), []
-    for c in out:
+    for c in claims:
         if c.id not in seen:
             seen.add(c.id)
             uniq.append(c)

@@ -1,7 +1,7 @@
 """Stored claim results: ``figures`` redraws from them and runs only what is missing.
 
 Each finished run of a claim (its :class:`~theorybench.claims.ClaimResult`: verdict, measured and
-predicted values, the numbers of the JSON report, and the figure functions with the data they draw) is
+predicted values as text and as numbers (``Evidence.numbers``, see :meth:`ClaimStore.numbers`), the numbers of the JSON report, and the figure functions with the data they draw) is
 kept in one file, keyed on
 
 - the code: a SHA-256 of the sources of the engine (``theorybench``), of ``problems`` and of the package
@@ -134,6 +134,12 @@ class ClaimStore:
             return None
         r.claim = claim  # the live claim (its check function, the registry's object)
         return r
+
+    def numbers(self, claim, size, control=False):
+        """The numeric quantities (``Evidence.numbers``: measured, predicted, tolerance, kind, rule) of the
+        stored result of ``claim`` at ``size`` (``control``), or ``None`` when none is stored."""
+        r = self.load(claim, size, control)
+        return None if r is None else dict(getattr(r.evidence, "numbers", {}))
 
     def _prune(self, kept):
         """Remove the results of the same claim, size and control made by other code (one file each)."""
