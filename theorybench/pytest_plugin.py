@@ -144,12 +144,7 @@ def resolve_claims(tokens):
         except TheoryBenchError as exc:
             raise pytest.UsageError(f"theorybench_papers: {tok!r} is neither an importable module nor a "
                                     f"registered paper or claim: {exc}") from None
-    seen, uniq = set(), []
-    for c in out:
-        if c.id not in seen:
-            seen.add(c.id)
-            uniq.append(c)
-    return uniq
+    return claims.unique_claims(out)
 
 
 # ------------------------------------------------------------------ collection

@@ -42,18 +42,23 @@ def sweep_record_schedule(rounds, points=SWEEP_RECORD_POINTS):
 DEFAULT_MAX_MEMORY = 4 * 2**30
 
 
-def max_memory_default():
+def _env_limit(name, default, unit, allow_inf=False):
+    """A positive limit from the environment variable ``name`` (else ``default``); bad text is refused."""
     import os
-    text = os.environ.get("THEORYBENCH_MAX_MEMORY")
+    text = os.environ.get(name)
     if text is None:
-        return DEFAULT_MAX_MEMORY
+        return default
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not (value > 0 and math.isfinite(value)):
-        raise TheoryBenchError(f"THEORYBENCH_MAX_MEMORY must be a positive number of bytes, got {text!r}")
+    if not (value > 0 and (allow_inf or math.isfinite(value))):
+        raise TheoryBenchError(f"{name} must be a positive number of {unit}, got {text!r}")
     return value
+
+
+def max_memory_default():
+    return _env_limit("THEORYBENCH_MAX_MEMORY", DEFAULT_MAX_MEMORY, "bytes")
 
 
 def output_bytes(n_configs, n_records, dim, n_traces=0):
@@ -93,17 +98,7 @@ LONG_WORK = 10**9  # above this many client steps the estimate is logged (the CL
 
 
 def max_work_default():
-    import os
-    text = os.environ.get("THEORYBENCH_MAX_WORK")
-    if text is None:
-        return DEFAULT_MAX_WORK
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise TheoryBenchError(f"THEORYBENCH_MAX_WORK must be a positive number of client steps, got {text!r}")
-    return value
+    return _env_limit("THEORYBENCH_MAX_WORK", DEFAULT_MAX_WORK, "client steps", allow_inf=True)
 
 
 def work_estimate(problems, settings, rounds):
