@@ -11,7 +11,7 @@ import numpy as np
 
 from theorybench import make_problem, run, run_batch
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
 from theorybench.problem import Problem
 from problems.smooth_polynomials import steps_to_eps_formula
@@ -69,6 +69,10 @@ def check_gs1(size="quick", control=False):
         predicted="<= 1 on every step; = 1 at t = 1", tolerance=f"{GS1_RTOL:g} (relative)",
         why=("bound holds everywhere with equality at t = 1" if ok else
              "a step exceeds eta/sqrt(1-b2)" if worst > 1 + GS1_RTOL else "the first step is not at the bound"),
+        numbers={"max_step_ratio": num(worst, 1 + GS1_RTOL, kind="ratio", rule="le",
+                                       note="max |dx|/(eta/sqrt(1-b2)) over steps, coordinates, runs"),
+                 "first_step_deviation": num(first_dev, GS1_RTOL, kind="value", rule="le",
+                                             note="max |first step/bound - 1|")},
         details={"max_ratio": worst, "first_step_max_deviation": first_dev, "runs": runs, "algorithm": algo,
                  "betas": [list(b) for b in GS1_BETAS]}, seeds=list(range(2 if size == "quick" else 8)))
 
@@ -108,6 +112,8 @@ def check_gs2(size="quick", control=False):
         tolerance=f"converged: min ||grad f|| <= {GS2_CONVERGED:g} within {T} steps, no overflow",
         why="as predicted" if ok else "SGD did not overflow on every seed" if sgd_div < len(seeds) else
         "Generalized SignSGD did not converge on every seed",
+        numbers={"sgd_diverged": num(sgd_div, len(seeds), kind="count", rule="eq", note="seeds"),
+                 "gsignsgd_converged": num(gs_conv, len(seeds), kind="count", rule="eq", note="seeds")},
         details={"sgd_diverged": sgd_div, "gsignsgd_converged": gs_conv, "x0": x0, "steps": T}, seeds=seeds)
 
 
@@ -182,6 +188,11 @@ def check_ag1(size="quick", control=False):
         tolerance=f"{AG1_TOL:g} on each exponent",
         why="all four exponents match and large eta diverges" if ok else
         "failed: " + "; ".join(k for k, v in checks.items() if not v),
+        numbers=dict({f"exponent_{a}": num(f["slope"], f["predicted"], AG1_TOL, kind="exponent", rule="abs",
+                                           ci=[f["lo"], f["hi"]], note="predicted: the formula's slope on the grid")
+                      for a, f in fits.items()},
+                     extremal_diverged=num(checks["extremal exponential, eta = 10: diverges"], 1.0, kind="count",
+                                           rule="eq", note="1 if eta = 10 diverges on the extremal exponential")),
         details={"fits": fits, "checks": checks, "algorithm": algo, "base": AG1_BASE}, seeds=seeds,
         plots={"ag1_scaling": lambda: _plot_ag1(fits, control)})
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from theorybench import make_problem, run_batch, sweep
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, num_fit, register_paper, verdict
 from theorybench.measure import mean_ci
 from theorybench.plotting import COLORS, LABELS
 from theorybench import symbolic
@@ -131,7 +131,13 @@ def check_ep1(size="quick", control=False):
     return Evidence(
         verdict(ok), measured=f"{n_pts - n_bad}/{n_pts} points agree ({n_stuck} stuck, {n_boundary} on the boundary)",
         predicted=f"{n_pts}/{n_pts} agree", tolerance=f"stuck: |x_r| <= {STUCK_TOL:g} for r <= 20",
-        why=why, details={"grid": {"gamma": grid[0], "eta": grid[1], "I": grid[2]}, "points": n_pts,
+        why=why, numbers={"agreement": num((n_pts - n_bad) / n_pts, 1.0, kind="fraction", rule="eq",
+                                           note=f"grid points whose observed stuck-ness is the predicted one, of {n_pts}"),
+                          "disagreements": num(n_bad, 0, kind="count", rule="eq"),
+                          "stuck_points": num(n_stuck, kind="count"), "boundary_points": num(n_boundary, kind="count"),
+                          "sympy_proof_steps_holding": num(sum(map(bool, proof.values())), len(proof), kind="count",
+                                                           rule="eq")},
+        details={"grid": {"gamma": grid[0], "eta": grid[1], "I": grid[2]}, "points": n_pts,
                           "disagreements": n_bad, "boundary_points": n_boundary, "stuck_points": n_stuck,
                           "first_disagreements": mism, "sympy_proof": proof,
                           "finding_at_eta_2_over_L": {"points": edge_pts, "stuck_beyond_condition": edge_extra}},
@@ -218,6 +224,9 @@ def check_ep2(size="quick", control=False):
         tolerance=f"{CONVERGED_TOL:g} after R = {rounds} rounds",
         why=("all converged; sympy proves d = f'(y)" if ok else
              f"{len(pts) - n_ok} grid points did not converge (worst at gamma, eta, I, conv = {pts[worst]})"),
+        numbers={"converged_fraction": num(n_ok / len(pts), 1.0, kind="fraction", rule="eq",
+                                           note=f"of {len(pts)} grid points"),
+                 "worst_error": num(err[worst], CONVERGED_TOL, kind="value", note="max |x_R - x*| over the grid")},
         details={"points": len(pts), "converged": n_ok, "worst_error": float(err[worst]),
                  "worst_point": list(pts[worst]), "rounds": rounds, "sympy_proof": proof},
         seeds=[0], plots={"ep2_convergence_map": lambda: _plot_ep2(fpts, ferr, fig_gamma, control)})
@@ -310,6 +319,11 @@ def check_ep3(size="quick", control=False):
         predicted=f"CELGC > {FAR_ABOVE_NOISE:g} sigma; EPISODE <= sigma within {FEW_ROUNDS} rounds, at x* = {prob.constant('x_star'):.4f}",
         tolerance=f"sigma = {sigma:g}; tail = last 10% of {PAPER_ROUNDS} rounds; all {seeds} seeds",
         why="; ".join(reasons) or "CELGC stalls far from stationarity on every seed, EPISODE converges within a few rounds",
+        numbers={"celgc_tail_grad": num(cl_tail, FAR_ABOVE_NOISE * sigma, kind="value", rule="gt",
+                                        note="mean |f'| over the last 10% of rounds, per seed"),
+                 "episode_tail_grad": num(ep_tail, sigma, kind="value", rule="le", note="per seed"),
+                 "episode_first_round_below_sigma": num([np.nan if r is None else r for r in ep_first], FEW_ROUNDS,
+                                                        kind="round", rule="le", note="per seed (nan: never)")},
         details={"H": H, "celgc_tail_grad": cl_tail.tolist(), "episode_tail_grad": ep_tail.tolist(),
                  "episode_first_round_below_sigma": ep_first, "celgc_final_x": cl_x.tolist(),
                  "x_star": prob.constant("x_star")},
@@ -391,6 +405,17 @@ def check_ep4(size="quick", control=False):
         predicted="diff < 0 (95% CI); EPISODE <= sigma for every H; CELGC increasing in H, > sigma at H = 4",
         tolerance=f"sigma = {sigma:g}; early = rounds 1..{FEW_ROUNDS}; {seeds} seeds, paired t-intervals",
         why="; ".join(reasons) or "as predicted",
+        numbers={"early_gap_difference": num(d_mean, 0.0, kind="difference", ci=[d_lo, d_hi],
+                                             note=f"H = 1, mean over rounds 1..{FEW_ROUNDS} of the gap, "
+                                                  f"{fast_name} minus CELGC, paired over seeds"),
+                 "early_gap_difference_upper": num(d_hi, 0.0, kind="difference", rule="lt",
+                                                   note="upper end of its 95% CI"),
+                 "fast_tail_grad_max": num([t.max() for t in tails[fast_name]], sigma, kind="value", rule="le",
+                                           note=f"{fast_name}: max over seeds of the tail |f'|, per H in {Hs}"),
+                 "celgc_tail_grad_mean": num(means["local-clip"], kind="value", note=f"per H in {Hs}"),
+                 "celgc_increment_lower": num([lo for _, lo, _ in incr], 0.0, kind="difference", rule="gt",
+                                              note="lower end of the CI of the tail |f'| increase between consecutive H"),
+                 "celgc_tail_grad_mean_H4": num(tails["local-clip"][-1].mean(), sigma, kind="value", rule="gt")},
         details={"H": Hs, "tail_grad_means": means, "early_gap_difference": [d_mean, d_lo, d_hi],
                  "celgc_increments_ci": [list(map(float, c)) for c in incr], "fast_method": fast_name},
         seeds=list(range(seeds)),
@@ -487,6 +512,13 @@ def check_ep5(size="quick", control=False):
         predicted=f"<= -1 (+{EP5_TOL}); >= -3 (-{EP5_TOL}); ratio <= {EP5_RATIO_TOL} (95% upper bound)",
         tolerance=f"one-sided 95% t-intervals over {len(seeds)} seeds; metric: first r with mean_(s<=r) |f'(x_s)| <= eps",
         why="; ".join(reasons) or "linear speedup in N, rounds within eps^-3, EPISODE insensitive to heterogeneity",
+        numbers={"speedup_exponent_episode": num_fit(fa, -1.0, EP5_TOL, "above", note="iterations vs N"),
+                 "speedup_exponent_celgc": num_fit(fc, -1.0, EP5_TOL, "above", note="iterations vs N"),
+                 "rounds_exponent_eps": num_fit(comm, -3.0, EP5_TOL, "below", note="rounds vs eps, I ~ 1/eps"),
+                 "episode_rounds_ratio": num([c[0] for c in ratio_ci], EP5_RATIO_TOL, kind="ratio",
+                                             note="rounds at H = 1, 4 over H = 0 (mean)"),
+                 "episode_rounds_ratio_upper": num([c[2] for c in ratio_ci], EP5_RATIO_TOL, kind="ratio", rule="le",
+                                                   note="upper end of the 95% interval, H = 1, 4")},
         details={"rule": {**EP5_RULE, "eta": "c_eta N eps^2/sigma^2" if not control else "c_eta eps^2/sigma^2",
                           "gamma": "tau eta", "I": f"{I0} (a), ceil(c_I/eps) (b)"},
                  "N": Ns, "eps": epss, "I_comm": Is, "speedup_fits": {a: f for a, (f, _) in speed.items()},

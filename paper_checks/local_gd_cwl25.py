@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from theorybench import make_problem
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
 
 from ._logistic_common import horizon_note, runs
@@ -55,6 +55,8 @@ def check_lg1(size="quick", control=False):
         verdict(ok), measured=meas + f" (R = {R}, K = {list(KS)}, eta = {'1/K' if control else '1'})",
         predicted=f"slope -1 +- {K_SLOPE_TOL}", tolerance=f"slope {K_SLOPE_TOL} (a priori)",
         why="the final loss falls like 1/K" if ok else "the final loss does not fall like 1/K",
+        numbers={"slope_in_K": num([w["slope"] for w in rows], -1.0, K_SLOPE_TOL, kind="exponent", rule="abs",
+                                   note="one per delta: " + ", ".join(str(w["delta"]) for w in rows))},
         details={"rows": rows, "R": R, "K": list(KS),
                  "note": "two-stage Local GD with the secondary constants never switches within R rounds here"},
         plots={"local_gd_grid": lambda: plot_grid(2048)})
@@ -122,6 +124,12 @@ def check_lg2(size="quick", control=False):
         predicted=f"no divergence; |ratio - 1| <= {RATIO_TOL} at moderate eta K; max/min <= {SPREAD_TOL}",
         tolerance="a priori tolerances; eta = 2^10 runs in the log domain (the paper's runs diverged there)",
         why="stable, GD-like with stepsize eta K" if ok else "diverged, or the loss is off 1/(eta K R gamma^2)",
+        numbers={"diverged": num(int((div >= 0).sum()), 0, kind="count", rule="eq", note=f"of {div.size} runs"),
+                 "ratio_moderate": num(ratio[moderate], 1.0, RATIO_TOL, kind="ratio", rule="abs",
+                                       note="F eta K R gamma^2 for 1 <= eta K <= 64"),
+                 "ratio_large_etaK": num([ratio[big].min(), ratio[big].max()], kind="ratio", note="min, max at eta K >= 2^10"),
+                 "spread_fixed_etaK": num(spread, SPREAD_TOL, kind="ratio", rule="le",
+                                          note="max/min final F over K at eta K = 64")},
         details={"R": R, "K": list(KS), "etas": list(GRID_ETAS), "final_F": F.tolist(), "ratio": ratio.tolist(),
                  "fixed_etaK_64_F": F2.tolist(), "gamma": g, "tau_mono": r.stats["tau_mono"].tolist(),
                  "horizon": horizon_note(r.stats)})

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from theorybench import make_problem, run
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, num_fit, register_paper, verdict
 from theorybench.measure import fit_power_law
 from theorybench.scaling import no_worse_than
 
@@ -65,6 +65,9 @@ def check_ef1(size="quick", control=False):
         predicted="exponent <= -1/2; EF21 with gamma = 1 diverges",
         tolerance=f"CI not entirely above -1/2 + {EF1_TOL:g}",
         why="as predicted" if ok else ("rate slower than K^-1/2" if not rate_ok else "EF21 did not diverge"),
+        numbers={"exponent": num_fit(fit, -0.5, EF1_TOL, "above", note="min_k ||grad f(x_k)|| vs K"),
+                 "ef21_diverged": num(div_ok, 1.0, kind="count", rule="eq",
+                                      note=f"1 if EF21 with gamma = {EF1_EF21_ETA:g} diverged")},
         details={"K": list(ks), "min_grad_norm": mg.tolist(), "fit": {k: fit[k] for k in ("slope", "lo", "hi")},
                  "ef21_by_step": {str(k): v for k, v in ef21.items()},
                  "note": "EF21 with the smaller constant steps 0.1 and 0.01 converges on this instance (reported)"},

@@ -6,7 +6,7 @@ measures the stale-read quantity ``E ||x_k - x_{k - tau_k}||^2`` that the bound'
 """
 import numpy as np
 
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.delays import delay_stats, stale_read_term
 from theorybench.measure import fit_power_law
 
@@ -49,6 +49,12 @@ def check_pd1(size="quick", control=False):
                    f"|mean/(S^2/2) - 1| <= {MEAN_TOL} for S >= 8"),
         why=("the 1F1B steady state has the quadratic delay" if ok else
              "the delays do not follow S^2 - S/2 (without the in-flight limit they grow with M)"),
+        numbers={"max_delay_residual": num(resid, 0.0, MAX_RESIDUAL, kind="value", rule="abs",
+                                           note="max delay - (S^2 - S/2), one per S"),
+                 "S2_coefficient": num(coef[0], 1.0, LEAD_TOL, kind="value", rule="abs",
+                                       note="fitted max delay = a S^2 + b S + c: a"),
+                 "mean_ratio_S_ge_8": num(mean_ratio[S >= 8], 1.0, MEAN_TOL, kind="ratio", rule="abs",
+                                          note="mean delay / (S^2/2), one per S >= 8")},
         details={"rows": rows, "fit": coef.tolist(), "in_flight": "M" if control else "S"},
         plots={"pd1_delays_vs_S": lambda: _plot_pd1(S, mx, mean, coef, control)})
 
@@ -95,6 +101,10 @@ def check_pd2(size="quick", control=False):
         tolerance=f"+-{EXP_TOL} on each exponent (fixed a priori); {len(seeds)} seeds",
         why=("the stale-read term grows as gamma^2 Delta^2 ~ gamma^2 S^4" if ok else
              "the stale-read term does not scale as gamma^2 S^4 (with Delta ~ S it is gamma^2 S^2)"),
+        numbers={"exponent_S": num(fit_S["slope"], 4.0, EXP_TOL, kind="exponent", rule="abs",
+                                   ci=[fit_S["lo"], fit_S["hi"]]),
+                 "exponent_gamma": num(fit_g["slope"], 2.0, EXP_TOL, kind="exponent", rule="abs",
+                                       ci=[fit_g["lo"], fit_g["hi"]])},
         details={"S": Ss, "Delta": Deltas, "gamma": gammas, "values": vals.tolist(), "fit_S": fit_S, "fit_gamma": fit_g},
         seeds=seeds, plots={"pd2_stale_term": lambda: _plot_pd2(Ss, gammas, vals, control)})
 

@@ -26,6 +26,8 @@ RULES = {
     "gt": "measured > predicted",
     "in": "predicted[0] <= measured <= predicted[1] (None: unbounded side)",
     "eq": "measured == predicted",
+    "ci_not_above": "ci[0] <= predicted + tolerance (a finite measured whose interval is not entirely above)",
+    "ci_not_below": "ci[1] >= predicted - tolerance (a finite measured whose interval is not entirely below)",
 }
 
 
@@ -47,7 +49,7 @@ def _number_or_list(v, name, allow_none=True):
     return float(a) if a.ndim == 0 else a.tolist()
 
 
-def num(measured, predicted=None, tolerance=None, *, kind="value", rule=None, ci=None, note=""):
+def num(measured, predicted=None, tolerance=None, *, kind="value", rule=None, ci=None, censored=0, note=""):
     """One numeric quantity of an :class:`Evidence` (an entry of ``Evidence.numbers``), as a plain dict:
 
     ``measured`` (a float or a list of floats, e.g. one per seed or per grid point), ``predicted`` (a
@@ -55,22 +57,39 @@ def num(measured, predicted=None, tolerance=None, *, kind="value", rule=None, ci
     ``kind`` (one of :data:`KINDS`: what the number is), ``ci`` (``[lo, hi]``, a confidence interval of
     ``measured``), ``rule`` (one of :data:`RULES`: the comparison the check makes, applied to every
     element of ``measured``; only given where that comparison is one of the verdict's conditions, so a
-    PASS implies it holds) and a short ``note``. The numbers come from the check's computation."""
+    PASS implies it holds), ``censored`` (how many seeds of a fit never reached their target: a fit with
+    censored seeds fails a ``ci_*`` rule, as :func:`theorybench.scaling.no_worse_than` does) and a short
+    ``note``. The numbers come from the check's computation."""
     if kind not in KINDS:
         raise TheoryBenchError(f"parameter 'kind' of num() must be one of {', '.join(KINDS)}, got {kind!r:.100}")
     if rule is not None and rule not in RULES:
         raise TheoryBenchError(f"parameter 'rule' of num() must be one of {', '.join(RULES)}, got {rule!r:.100}")
-    if rule == "abs" and (predicted is None or tolerance is None):
-        raise TheoryBenchError("num(rule='abs') needs 'predicted' and 'tolerance'")
+    if rule in ("abs", "ci_not_above", "ci_not_below") and (predicted is None or tolerance is None):
+        raise TheoryBenchError(f"num(rule={rule!r}) needs 'predicted' and 'tolerance'")
+    if rule in ("ci_not_above", "ci_not_below") and ci is None:
+        raise TheoryBenchError(f"num(rule={rule!r}) needs 'ci'")
     d = {"measured": _number_or_list(measured, "measured", allow_none=False), "kind": kind}
     for k, v in (("predicted", predicted), ("tolerance", tolerance), ("ci", ci)):
         if v is not None:
             d[k] = _number_or_list(v, k)
     if rule is not None:
         d["rule"] = rule
+    if censored:
+        d["censored"] = int(censored)
     if note:
         d["note"] = str(note)
     return d
+
+
+def num_fit(fit, predicted, tolerance, worse="above", *, note=""):
+    """:func:`num` of a fitted exponent judged by :func:`theorybench.scaling.no_worse_than`: ``fit`` is
+    its dict (``slope``, ``lo``, ``hi``, optionally ``censored``); ``worse="above"``: the interval must not
+    lie entirely above ``predicted + tolerance``; ``"below"``: not entirely below ``predicted - tolerance``."""
+    if worse not in ("above", "below"):
+        raise TheoryBenchError(f"parameter 'worse' must be 'above' or 'below', got {worse!r:.100}")
+    return num(fit["slope"], predicted, tolerance, kind="exponent", ci=[fit["lo"], fit["hi"]],
+               rule="ci_not_above" if worse == "above" else "ci_not_below", censored=fit.get("censored", 0),
+               note=note)
 
 
 def _flat(v):
@@ -87,6 +106,12 @@ def rule_holds(q):
         return None
     p, tol = q.get("predicted"), q.get("tolerance")
     ms = _flat(q["measured"])
+    if rule in ("ci_not_above", "ci_not_below"):
+        import math
+        lo, hi = q["ci"]
+        if q.get("censored", 0) or not all(m is not None and math.isfinite(m) for m in ms):
+            return False
+        return lo <= p + tol if rule == "ci_not_above" else hi >= p - tol
     if rule == "in":
         lo, hi = p
         return all((lo is None or lo <= m) and (hi is None or m <= hi) for m in ms)
