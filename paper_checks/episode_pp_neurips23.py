@@ -9,7 +9,7 @@ import numpy as np
 from problems.lower_bounds import regime_b_constants, regime_c_rounds_lower_bound
 from theorybench import make_problem, run_batch, sweep
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, num_fit, register_paper, verdict
 from theorybench.measure import fit_power_law, probability_at_most
 from theorybench import symbolic
 
@@ -67,6 +67,11 @@ def check_lb_a(size="quick", control=False):
         tolerance=f"95% Clopper-Pearson, {runs} runs each; FAIL iff the lower bound exceeds the prediction",
         why=("no fraction is significantly above its bound" if ok else
              "a fraction is significantly above 2^-floor(D/gamma)"),
+        numbers={"fraction_reached": num([r["fraction"] for r in rows], [r["bound"] for r in rows], kind="fraction",
+                                         note=f"per D/gamma in {ratios}; predicted: the bound 2^-floor(D/gamma)"),
+                 "fraction_reached_lower": num([r["ci95"][0] for r in rows], [r["bound"] for r in rows],
+                                               kind="fraction", rule="le",
+                                               note="lower end of the 95% Clopper-Pearson interval")},
         details={"rows": rows, "setting": {**LB_A, "c": 2 * LB_A["gamma"] / LB_A["eta"], "clients_per_round": S,
                                            "rounds": rounds, "M": prob.constant("M")}},
         seeds=[0, runs - 1], plots={"lb_a_fraction": lambda: _plot_lb_a(rows, control)})
@@ -147,6 +152,12 @@ def check_lb_b(size="quick", control=False):
         tolerance=f"relative 1e-12; rounds <= {rounds} or until overflow (reported as divergence)",
         why=("the cycle holds from outside on every configuration; sympy proves f'(a) = M and a -> -a" if ok else
              f"|f'| dropped below M at (eta, M, L1) = {pts[worst]}"),
+        numbers={"holding_fraction": num(ok_pts.mean(), 1.0, kind="fraction", rule="eq",
+                                         note=f"configurations keeping |f'| >= M(1 - 1e-12), of {len(pts)}"),
+                 "min_grad_over_M": num(min_ratio, 1 - 1e-12, kind="ratio", rule="ge",
+                                        note="min_r |f'(x_r)|/M per configuration"),
+                 "sympy_proof_steps_holding": num(sum(map(bool, proof.values())), len(proof), kind="count",
+                                                  rule="eq")},
         details={"configurations": len(pts), "x0_offset": p, "worst": list(pts[worst]),
                  "diverged_rounds": div.tolist(), "clipped_fraction": st["clipped_fraction"].tolist(), "sympy": proof,
                  "note": "the escaping orbit eventually exceeds the threshold 2M and is clipped; |f'| stays >= M"},
@@ -239,6 +250,15 @@ def check_lb_c(size="quick", control=False):
         predicted="slopes 1, -2; EPISODE++ 0; constant -> 1; R >= (Delta/(2eps) - eps/L0)/(2 eps eta)",
         tolerance=f"|slope - predicted| <= {SLOPE_TOL} (fixed a priori); deterministic runs",
         why="; ".join(reasons) or "the crawl follows Delta L1 M/(4 c eps^2); EPISODE++ does not depend on M",
+        numbers={"slope_M": num(fit_M["slope"], 1.0, SLOPE_TOL, kind="exponent", rule="abs",
+                                ci=[fit_M["lo"], fit_M["hi"]]),
+                 "slope_eps": num(fit_e["slope"], -2.0, SLOPE_TOL, kind="exponent", rule="abs",
+                                  ci=[fit_e["lo"], fit_e["hi"]]),
+                 "slope_M_episode_pp": num(fit_pp["slope"], 0.0, SLOPE_TOL, kind="exponent", rule="abs"),
+                 "rounds_over_lower_bound": num(np.where(reached, R / bounds, np.nan), 1.0, kind="ratio", rule="ge",
+                                                note="rounds to eps / the lower bound, per (M, eps); nan: never"),
+                 "constant": num(const, 1.0, kind="ratio", note="R 4 c eps^2/(Delta L1 M), per (M, eps)"),
+                 "clipped_fraction": num(clip, 0.0, kind="fraction", rule="eq", note="per (M, eps)")},
         details={"points": [list(q) for q in pts], "rounds": R.tolist(), "lower_bounds": bounds.tolist(),
                  "fit_M": fit_M, "fit_eps": fit_e, "fit_episode_pp_M": fit_pp, "episode_pp_rounds": R_pp.tolist(),
                  "constant": const.tolist(), "setting": LB_C, "eta_rule": "fixed" if control else "c/(L1 M)"},
@@ -316,6 +336,11 @@ def check_pp1(size="quick", control=False):
         predicted=f"<= -1 (+{PP1_TOL}); ratio <= {PP1_RATIO_TOL} (95% upper bound)",
         tolerance=f"one-sided 95% t-intervals over {len(seeds)} seeds; metric: first r with mean_(s<=r) |f'(x_s)| <= eps",
         why="; ".join(reasons) or "linear speedup in S; heterogeneity does not slow EPISODE++",
+        numbers={"speedup_exponent": num_fit(fit, -1.0, PP1_TOL, "above", note="iterations vs S"),
+                 "rounds_ratio": num([c[0] for c in ratio_ci], PP1_RATIO_TOL, kind="ratio",
+                                     note="rounds at H = 1, 4 over H = 0 (mean)"),
+                 "rounds_ratio_upper": num([c[2] for c in ratio_ci], PP1_RATIO_TOL, kind="ratio", rule="le",
+                                           note="upper end of the 95% interval, H = 1, 4")},
         details={"rule": {**PP1_RULE, "eta": "c_eta S eps^2/sigma^2" if not control else "c_eta eps^2/sigma^2"},
                  "S": Ss, "fit": fit, "rounds_median": np.nanmedian(R, axis=1).tolist(), "H": Hs,
                  "ratio_ci": [list(map(float, c)) for c in ratio_ci], "censored": fit["censored"]},
