@@ -10,7 +10,7 @@ import numpy as np
 
 from problems.logistic_data import make_logistic, wbty_toy_points
 from theorybench import make_problem
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
 
 from ._logistic_common import horizon_note, log2_dense, runs
@@ -62,6 +62,10 @@ def check_lr1(size="quick", control=False):
         tolerance="exact inequalities, every step (log domain); perceptron checked before the float64 horizon",
         why=("both bounds and the perceptron inequality hold at every step" if ok else
              "a bound or the perceptron inequality failed, or the run diverged"),
+        numbers={"avg_bound_violations": num(int(av.sum()), 0, kind="count", rule="eq"),
+                 "norm_bound_violations": num(int(nv.sum()), 0, kind="count", rule="eq"),
+                 "perceptron_violations": num(int(pv.sum()), 0, kind="count", rule="eq"),
+                 "diverged": num(int((div >= 0).sum()), 0, kind="count", rule="eq", note=f"of {len(etas)} etas")},
         details={"data": "WBTY toy, normalised (||x|| <= 1)", "gamma": p.margin, "etas": list(etas), "T": T,
                  "diverged_round": div.tolist(), "avg_bound_violations": av.tolist(),
                  "norm_bound_violations": nv.tolist(), "perceptron_violations": pv.tolist(),
@@ -125,6 +129,12 @@ def check_lr2(size="quick", control=False):
         predicted=f"0/{len(P)} increases after 2/eta; ordering in {len(P)}/{len(P)}",
         tolerance="an increase counts above relative 1e-12; times from every step",
         why="monotone after 2/eta, ordering exact" if ok else "an increase after F <= 2/eta or a broken ordering",
+        numbers={"runs_with_increase_after_2_eta": num(int((inc2 > 0).sum()), 0, kind="count", rule="eq",
+                                                       note=f"of {len(P)} runs"),
+                 "ordering_fraction": num(ordered.mean(), 1.0, kind="fraction", rule="eq",
+                                          note="runs with tau_mono <= tau_2/eta <= tau_1/eta <= tau_1/(8 eta)"),
+                 "max_tau_mono": num(taus[:, 0].max(), kind="round"),
+                 "max_tau_1_over_8eta": num(taus[:, 3].max(), kind="round")},
         details={"data": "raw WBTY toy" if control else f"normalised WBTY toy + {seeds} random 2-D sets (gamma 0.1)",
                  "etas": list(etas), "T": T, "increases_after_2_eta": inc2.tolist(), "taus": taus.tolist()})
 
@@ -161,6 +171,12 @@ def check_lr3(size="quick", control=False):
         verdict(ok), measured=meas, predicted=f"bound at every recorded t > tau; |eta gamma^2 T F(w_T) - 1| <= {RATIO_TOL}, "
         "closer to 1 than at T/8", tolerance=f"ratio {RATIO_TOL} (a priori); bound exact (log domain)",
         why="stable-phase bound holds and the ratio converges to 1" if ok else "bound or asymptotic ratio failed",
+        numbers={"ratio_T": num([w["ratio_T"] for w in rows], 1.0, RATIO_TOL, kind="ratio", rule="abs",
+                                note=f"eta gamma^2 T F(w_T) per eta in {list(etas)}"),
+                 "ratio_T_over_8": num([w["ratio_T_over_8"] for w in rows], 1.0, kind="ratio"),
+                 "bound_holds": num([w["bound_holds"] for w in rows], 1.0, kind="count", rule="eq",
+                                    note="1 if F <= 8/(eta gamma^2 (t - tau)) at every recorded t > tau, per eta"),
+                 "recursion_violations": num([w["recursion_violations"] for w in rows], 0, kind="count")},
         details={"data": "non-separable toy" if control else "normalised WBTY toy", "gamma": gamma, "T": T,
                  "rows": rows, "horizon": horizon_note(r.stats)},
         plots={"lr3_ratio": lambda: _plot_ratio(t, r, etas, gamma)})
@@ -219,6 +235,9 @@ def check_lr4(size="quick", control=False):
         f"max F/bound {np.max(F / bound):.2e}", predicted=f"slope -2 (+-{SLOPE_TOL}); F(w_T) <= bound at every T",
         tolerance=f"slope within {SLOPE_TOL} of -2 (a priori: log factors)",
         why="F(w_T) falls like T^-2 under the bound" if ok else "slope not -2 or bound violated",
+        numbers={"slope_T": num(fit["slope"], -2.0, SLOPE_TOL, kind="exponent", rule="abs",
+                                ci=[fit["lo"], fit["hi"]]),
+                 "F_over_bound": num(F / bound, 1.0, kind="ratio", rule="le", note="per T")},
         details={"data": "normalised WBTY toy", "gamma": g, "T": Ts.tolist(), "eta": etas.tolist(), "F": F.tolist(),
                  "bound": bound.tolist(), "fit": {k: fit[k] for k in ("slope", "lo", "hi", "intercept")}},
         plots={"lr4_acceleration": lambda: _plot_lr4(Ts, F, bound, fit, control)})
@@ -300,5 +319,12 @@ def check_lr9(size="quick", control=False):
                    f"w~_T = v* = {v_star:.4f} (+-{ORTH_TOL}); larger eta reported (asymptotics not reached by T)"),
         tolerance=f"orthogonal limit {ORTH_TOL}, log growth 10% (a priori)",
         why="converges with the predicted implicit bias" if ok else "diverged or the implicit bias is off",
+        numbers={"diverged": num(sum("diverged_round" in w for w in rows), 0, kind="count", rule="eq",
+                                 note=f"of {len(rows)} etas"),
+                 "log_growth_times_gamma": num([w["dwhat_dlnt"] * p.margin for w in rows
+                                                if "dwhat_dlnt" in w and w["eta"] in conv_etas], 1.0, 0.1, kind="rate",
+                                               rule="abs", note="gamma d<w, w*>/d ln t per eta <= 8"),
+                 "orthogonal_error": num([w["orth_err"] for w in rows if "orth_err" in w and w["eta"] in conv_etas],
+                                         ORTH_TOL, kind="value", rule="le", note="|w~_T - v*| per eta <= 8")},
         details={"data": "raw WBTY toy", "gamma": p.margin, "v_star": v_star, "T": T, "rows": rows,
                  "loss": "exponential" if control else "logistic"})
