@@ -13,7 +13,7 @@ import numpy as np
 
 from problems.logistic_data import cl31_points, cl_eta0, cl_eta1, make_logistic
 from theorybench import make_problem
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
 
 from ._logistic_common import horizon_note, runs
@@ -102,6 +102,12 @@ def check_lr5(size="quick", control=False):
         tolerance="recursion: relative 1e-9 rounding allowance; bound exact",
         why=("bound and recursion hold (" + horizon_note(r.stats) + ")") if ok else
         "a tau beyond its bound or a recursion violation",
+        numbers={"tau_over_bound": num(np.where(reached, tau / bounds, np.nan), 1.0, kind="ratio", rule="le",
+                                       note="tau_1/(8 eta) / its bound, per run (nan: not reached)"),
+                 "recursion_violations": num(viol if control else int(recv.sum()), 0, kind="count", rule="eq",
+                                             note="steps, asserted from t = 0" if control else "steps after tau"),
+                 "diverged": num(int((r.stats["diverged_round"] >= 0).sum()), 0, kind="count",
+                                 rule=None if control else "eq", note=f"of {len(P)} runs")},
         details={"worst_tau_by_set_and_eta_over_eta0": spread, "T": T, "horizon": horizon_note(r.stats),
                  "recursion_min_ratio": float(np.min(r.stats["recursion_min_ratio"])),
                  "checked_steps_after_tau": int(np.maximum(checked_steps, 0).sum())})
@@ -162,6 +168,17 @@ def check_lr6(size="quick", control=False):
         verdict(ok), measured=meas, predicted=f"t_c >= 1 + n/(16 gamma), slope 1 +- {LIN_TOL}; F > 2/eta up to 1 + 1/(59 gamma^2)",
         tolerance=f"bounds exact; slope {LIN_TOL} (a priori)",
         why="both lower bounds hold" if ok else "a lower bound fails",
+        numbers={"t_c": num(tcs, b31, kind="round", rule="ge", note=f"Lemma 3.1, per n in {list(ns)}; predicted: "
+                                                                     "the lower bound 1 + n/(16 gamma)"),
+                 "slope_t_c_in_n": num(fit["slope"], 1.0, LIN_TOL, kind="exponent", rule="abs",
+                                       ci=[fit["lo"], fit["hi"]]),
+                 "tau_2_eta": num(np.where(t2s >= 0, t2s, np.nan), [w["bound"] for w in rows32], kind="round",
+                                  note=f"Lemma 3.2, per gamma in {list(g32s)} (nan: not reached by T); predicted: "
+                                       "the bound 1 + 1/(59 gamma^2), exceeded or never reached"),
+                 "lemma32_holds": num([w["holds"] for w in rows32], 1.0, kind="count", rule="eq", note="per gamma"),
+                 "lemma32_delta_in_range": num([w["delta_in_range"] for w in rows32], 1.0, kind="count", rule="eq",
+                                               note="1 if 4 gamma^2/3 <= delta* <= 7 gamma^2 (control: 1), per gamma"),
+                 "slope_tau_in_inv_gamma2": num(fit32["slope"], kind="exponent", note="a measurement")},
         details={"lemma31": {"gamma": g31, "n": list(ns), "t_c": tcs.tolist(), "bound": b31.tolist(),
                              "slope": fit["slope"]}, "lemma32": rows32, "lemma32_slope_in_inv_gamma2": fit32["slope"]})
 
@@ -214,6 +231,10 @@ def check_lr7(size="quick", control=False):
                                f"{cnt['cone']}" + (" (asserted to T)" if control else f" over {cnt['steps']} pre-tau steps")),
         predicted="0 violations of each fact", tolerance="exact inequalities on the dense trace",
         why="the three per-step facts hold before tau" if ok else "a per-step fact fails",
+        numbers={"abs_w_tilde_violations": num(cnt["abs_w_tilde"], 0, kind="count", rule="eq"),
+                 "oscillation_growth_violations": num(cnt["oscillation_growth"], 0, kind="count", rule="eq",
+                                                      note=f"of {cnt['oscillations']} oscillations"),
+                 "cone_violations": num(cnt["cone"], 0, kind="count", rule="eq")},
         details={**cnt, "runs": len(P), "T": T, "horizon": horizon_note(r.stats),
                  "tau": r.stats["tau_8_eta"].tolist()},
         plots={"cl_fig1b": lambda: plot_fig1b()})
@@ -298,6 +319,11 @@ def check_lr8(size="quick", control=False):
         verdict(ok), measured=meas, predicted=f"d=2: slope <= {GROWTH_SLOPE} (no growth); d >= 3: reported only",
         tolerance=f"{seeds} random sets per (d, eta); slope bound {GROWTH_SLOPE} fixed a priori",
         why="the worst transition time does not grow with eta in 2-D" if ok else "worst tau grows (or is never reached)",
+        numbers=dict({"worst_tau_d2": num(curves[2], kind="round", note=f"per eta in {list(FIG2_ETAS)} (inf: never)"),
+                      "slope_d2": num(s2, GROWTH_SLOPE, kind="exponent", rule="le",
+                                      note="log-log slope of the worst tau_2/eta in eta")},
+                     **{f"slope_d{d}": num(fits[d]["slope"], kind="exponent", note="a measurement")
+                        for d in dims if d != 2}),
         details={"worst_tau": {str(d): c.tolist() for d, c in curves.items()}, "etas": list(FIG2_ETAS),
                  "slopes": {str(d): float(f["slope"]) for d, f in fits.items()}, "seeds": seeds, "gamma": 0.1},
         seeds=[0, seeds - 1], plots={"cl_fig2a": lambda: _plot_fig2a(curves)})
