@@ -13,7 +13,7 @@ import numpy as np
 from problems.muon_counterexample import diag_start
 from theorybench import make_problem, run_batch
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
 
 PAPER = register_paper(
@@ -108,6 +108,12 @@ def check_mu1(size="quick", control=False):
         tolerance=f"relative {REL:g}",
         why=("W11 + W22 stays put under every schedule; only the diagonal moves" if ok else
              "f fell below c|W11^0 + W22^0|: the invariant is broken (c > 1 makes both signs agree)"),
+        numbers={"min_f": num([r["min_f"] for r in rows], bound * (1 - REL), kind="value", rule="ge",
+                              note="min_t f(W_t) per (algorithm, shape, schedule); predicted: c|W11^0 + W22^0| "
+                                   "less the relative tolerance"),
+                 "max_sum_drift": num([r["max_sum_drift"] for r in rows], kind="value",
+                                      note="max_t |W11 + W22 - s0| per run"),
+                 "muon_ns_min_f": num(ns["min_f"], kind="value", note="Muon-NS, power schedule (reported)")},
         details={"rows": rows, "c": c, "W0": [a, b], "steps": steps, "muon_ns_power_schedule": ns, "tie0_power_schedule": tie0,
                  "note": "Muon-NS (quintic, 5 steps) has unequal output singular values, so W11 + W22 drifts; "
                          "reported only"},
@@ -191,6 +197,11 @@ def check_mu2(size="quick", control=False):
         tolerance="relative 1e-9 (the start uses the infinite sum ln 2)",
         why=("below the condition the iterates alternate and W11 + W22 = 2" if ok else
              "W11 + W22 left 2 and f fell below 2c (the iterates escaped)"),
+        numbers={"min_f_over_2c": num([r["min_f"] / r["two_c"] for r in rows], 1 - 1e-9, kind="ratio", rule="ge",
+                                      note="per (algorithm, b, c)"),
+                 "max_sum_drift": num([r["max_sum_drift"] for r in rows], 1e-9, kind="value", rule="le",
+                                      note="max_t |W11 + W22 - 2| per run"),
+                 "alternating_runs": num(sum(r["alternates"] for r in rows), len(rows), kind="count")},
         details={"rows": rows, "steps": steps, "S": S},
         plots={"mu2_momentum": lambda: _plot_mu2(curves, control)})
 
@@ -259,6 +270,12 @@ def check_mu3(size="quick", control=False):
         tolerance="cycle and its f within 1e-12 relative",
         why=("the Polyak sign step overshoots into the predicted 2-cycle" if ok else
              "no 2-cycle at the predicted level (the Euclidean Polyak step converges)"),
+        numbers={"starts_as_predicted": num(sum(r["ok"] for r in rows), len(rows), kind="count", rule="eq"),
+                 "tail_f_over_cycle_f": num([r["min_f_second_half"] / r["predicted_cycle_f"] for r in rows], 1.0,
+                                            kind="ratio", note="per start"),
+                 "tail_f_over_f0": num([r["min_f_second_half"] / r["f0"] for r in rows], kind="ratio",
+                                       note="per start"),
+                 "cycle_error": num([r["cycle_error"] for r in rows], kind="value", note="max |W_t+2 - W_t| on the tail")},
         details={"rows": rows, "steps": steps, "algorithm": alg},
         plots={"mu3_polyak": lambda: _plot_mu3(*show, control)})
 
@@ -334,6 +351,11 @@ def check_mu4(size="quick", control=False):
                    "reported in details.two_sided_within_tol, it does not contradict an upper bound); bound exactly"),
         why=("EF / EF-Muon converge at the T^-1/2 rate under the bound" if ok else
              "f(avg W_T) does not decay like T^-1/2 under the bound"),
+        numbers=dict({f"exponent_{rw['algorithm']}": num(rw["fitted_exponent"], -0.5 + EXP_TOL, kind="exponent",
+                                                         rule="le", ci=rw["ci95"], note="f(avg W_T) vs T")
+                      for rw in fits},
+                     f_avg_over_bound=num([rw["f_avg"] / rw["bound"] for rw in rows if "f_avg" in rw], 1.0,
+                                          kind="ratio", rule="le", note="per (algorithm, T)")),
         details={"rows": rows, "D": D, "L": L, "r": r, "Ts": Ts,
                  "note": "the first version of this check was two-sided (|p + 1/2| <= 0.1); EF-Muon (b = 0.9) "
                          "decays faster than T^-1/2 at quick size, so the check was made one-sided: the "
