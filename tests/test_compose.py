@@ -57,7 +57,7 @@ def test_local_clip_on_episode_quartic_is_routed():
     assert compose.routed(alg, [prob], "numba")
     assert not compose.routed(alg, [prob], "numpy")
     assert not compose.routed(alg, [tb.make_problem("psd-quadratic")], "numba")  # exactly the routed problems
-    assert not compose.routed(tb.get_algorithm("clipped-minibatch"), [prob], "numba")
+    assert not compose.routed(tb.get_algorithm("clipped-minibatch"), [tb.make_problem("psd-quadratic")], "numba")
 
 
 # gamma = 1e103, grad convention, eta = 0.5: unclipped steps blow up, then a clipped step meets an infinite
@@ -79,7 +79,8 @@ def test_composed_bit_identical_to_generic_kernel(monkeypatch):
     assert ((frac > 0) & (frac < 1)).any()
 
 
-@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode"])
+@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode", "clipped-minibatch",
+                                    "naive-parallel-clip", "episode++"])
 def test_composed_bit_identical_sampling_targets_and_noise_models(method, monkeypatch):
     """Client sampling (N = 5, S = 2), a truncated-Gaussian noise model, targets (a negative target stops
     the run at the first running-average crossing), the default sparse record."""
@@ -99,7 +100,8 @@ def test_composed_bit_identical_sampling_targets_and_noise_models(method, monkey
     _compare(r1, r2)
 
 
-@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode"])
+@pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode", "clipped-minibatch",
+                                    "naive-parallel-clip", "episode++"])
 def test_composed_bit_identical_over_groups_of_client_counts(method, monkeypatch):
     """Several kernel calls in one sweep (N = 2 and 4 written out client by client, N = 6 as a loop), with
     and without client sampling."""
@@ -188,6 +190,12 @@ ROUTES = {
     ("fedavg", "two-client-quadratic"): _FEDAVG_QUAD,
     ("episode", "episode-quartic"): SWEEP,
     ("episode", "two-client-quadratic"): _CLIP_QUAD,
+    ("clipped-minibatch", "episode-quartic"): SWEEP,
+    ("clipped-minibatch", "two-client-quadratic"): _CLIP_QUAD,
+    ("naive-parallel-clip", "episode-quartic"): SWEEP,
+    ("naive-parallel-clip", "two-client-quadratic"): _CLIP_QUAD,
+    ("episode++", "episode-quartic"): SWEEP,
+    ("episode++", "two-client-quadratic"): _CLIP_QUAD,
 }
 
 

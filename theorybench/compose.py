@@ -169,24 +169,126 @@ def _unrolled_round(method, args_of, draw_of, grad, n):
     L = []
     L += [f"            y{q} = x" for q in range(n)]
     L += [f"            cnt{q} = counters[{q}]" for q in range(n)]
+    gsum = _needs_gbar(method)
+    if gsum:
+        L += [f"            gs{q} = 0.0" for q in range(n)]
     L.append("            for k in range(steps):")
     L += [f"                g{q} = {grad}(c{q}, y{q})" for q in range(n)]
     L.append("                if noisy:")
     L += [f"                    g{q} += {draw_of(q)}" for q in range(n)]
     L += [f"                cnt{q} += 1" for q in range(n)]
-    step_name = method.step.py_func.__name__
-    for q in range(n):
+    if gsum:
+        L += [f"                gs{q} += g{q}" for q in range(n)]
+    step_name = method.step.py_func.__name__ if method.step is not None else None
+    for q in range(n if step_name else 0):
         if method.clipping:
             L.append(f"                y{q}, cl{q} = {step_name}({args_of(q)})")
         else:
             L.append(f"                y{q} = {step_name}({args_of(q)})")
-    if method.clipping:
+    if method.clipping and step_name:
         L += [f"                clipped += cl{q}" for q in range(n)]  # no data-dependent branch
         L.append(f"                decisions += {n}")
     L += [f"            counters[{q}] = cnt{q}" for q in range(n)]
     L.append("            acc = 0.0")
     L += [f"            acc += y{q}" for q in range(n)]
     return "\n".join(L) + "\n"
+
+
+def _needs_gbar(method):
+    return method.client_end is not None and "gbar" in method.client_end_args()
+
+
+def _state_map(method, own):
+    """Piece argument -> template expression for the state slots (``own``: client i's slot expression)."""
+    m = {s: f"sv_{s}" for s, _ in method.state}
+    m.update({c: own(c) for c, _ in method.client_state})
+    return m
+
+
+def _assign(names, call, indent):
+    if len(names) == 1:
+        return [f"{indent}t_{names[0]} = {call}"]
+    return [f"{indent}{', '.join('t_' + v for v in names)} = {call}"]
+
+
+def _client_init_code(method, grad, draw_of):
+    """Before round 0: every client's I draws at x_0, their mean ``gbar``, ``client_init``'s values, the
+    means of those over all N clients into the state slots named."""
+    if method.client_init is None:
+        return ""
+    names = [v for v, _ in method.client_init_values]
+    means = [(v, m) for v, m in method.client_init_values if m is not None]
+    amap = {"x": "x", "gbar": "gbar", "i": "i", "n": "n"}
+    call = (f"{method.client_init.py_func.__name__}"
+            f"({', '.join(amap.get(a, f'hp_{a}') for a in method.client_init_args())})")
+    L = [f"    ci_{m} = 0.0" for _, m in means]
+    L += ["    for i in range(n):", "        gs = 0.0", "        cnt = counters[i]", "        for k in range(steps):",
+          f"            g = {grad}(params[i], x)", "            if noisy:",
+          f"                g += {draw_of('i', 'cnt')}", "            cnt += 1", "            gs += g",
+          "        counters[i] = cnt", "        gbar = gs / steps"]
+    L += _assign(names, call, "        ")
+    L += [f"        cv_{v}[i] = t_{v}" for v in names]
+    L += [f"        ci_{m} += cv_{v}[i]" for v, m in means]
+    L += [f"    sv_{m} = ci_{m} / n" for _, m in means]
+    return "".join(ln + "\n" for ln in L)
+
+
+def _client_end_code(method, indent, n_out, y_of, gbar_of, i_of, round_vars, own):
+    """After the round's local steps: ``client_end`` for each sampled client in the sample's order: a loop
+    over the sample (``n_out`` = 0), or clients 0, ..., n_out-1 written out (``y_of(q)`` etc. name client q's
+    values)."""
+    if method.client_end is None:
+        return ""
+    names = [v if isinstance(v, str) else v[0] for v in method.client_end_values]
+    means = [(v[0], v[1]) for v in method.client_end_values if not isinstance(v, str) and v[1] is not None]
+    state = {s for s, _ in method.state}
+    cstate = {c for c, _ in method.client_state}
+    L = [f"{indent}ce_{m} = 0.0" for _, m in means]
+
+    def one(ind, q):
+        amap = {"x": "x", "y": y_of(q), "gbar": gbar_of(q), "r": "(r - 1)", "i": i_of(q), "n": "n",
+                **round_vars, **{v: own(v, q) for v, _ in method.client_values},
+                **_state_map(method, lambda c: own(c, q))}
+        call = (f"{method.client_end.py_func.__name__}"
+                f"({', '.join(amap.get(a, f'hp_{a}') for a in method.client_end_args())})")
+        out = _assign(names, call, ind)
+        for v in names:
+            if v in state:
+                out.append(f"{ind}sv_{v} = t_{v}")
+            elif v in cstate:
+                out.append(f"{ind}cv_{v}[{i_of(q)}] = t_{v}")
+            elif v == "clipped":
+                out += [f"{ind}clipped += t_clipped", f"{ind}decisions += 1"]
+        out += [f"{ind}ce_{m} += t_{v}" for v, m in means]
+        return out
+    if n_out:
+        for q in range(n_out):
+            L += one(indent, q)
+    else:
+        L += [f"{indent}for q in range(ns):", f"{indent}    i = chosen[q]"] + one(indent + "    ", "q")
+    L += [f"{indent}ce_{m} = ce_{m} / ns" for _, m in means]
+    return "".join(ln + "\n" for ln in L)
+
+
+def _round_end_code(method, round_vars):
+    """The next server iterate: ``round_end``'s ``x`` when it returns one, else the mean of the clients' y."""
+    if method.round_end is None:
+        return "        x = acc / ns\n"
+    amap = {"x": "x", "r": "(r - 1)", "n": "n", "ns": "ns", **round_vars,
+            **{m: f"ce_{m}" for m in method.end_means()}, **{s: f"sv_{s}" for s, _ in method.state}}
+    call = (f"{method.round_end.py_func.__name__}"
+            f"({', '.join(amap.get(a, f'hp_{a}') for a in method.round_end_args())})")
+    names = list(method.round_end_values)
+    L = _assign(names, call, "        ")
+    for v in names:
+        if v == "x":
+            continue
+        if v == "clipped":
+            L += ["        clipped += t_clipped", "        decisions += 1"]
+        else:
+            L.append(f"        sv_{v} = t_{v}")
+    L.append("        x = t_x" if "x" in names else "        x = acc / ns")
+    return "".join(ln + "\n" for ln in L)
 
 
 def _round_start_code(method, grad, draw_of):
@@ -197,7 +299,7 @@ def _round_start_code(method, grad, draw_of):
     L += [f"        cm_{m} = 0.0" for _, m in means]
     if method.client_start is not None:
         cargs = method.client_start_args()
-        omap = {"x": "x", "g": "g", "r": "(r - 1)", "i": "i"}
+        omap = {"x": "x", "g": "g", "r": "(r - 1)", "i": "i", **_state_map(method, lambda c: f"cv_{c}[i]")}
         call = f"{method.client_start.py_func.__name__}({', '.join(omap.get(a, f'hp_{a}') for a in cargs)})"
         names = [v for v, _ in method.client_values]
         L += ["        for q in range(ns):", "            i = chosen[q]"]
@@ -212,7 +314,7 @@ def _round_start_code(method, grad, draw_of):
         L += [f"            cm_{m} += cv_{v}[i]" for v, m in means]
     L += [f"        cm_{m} = cm_{m} / ns" for _, m in means]
     if method.round_start is not None:
-        rmap = {"x": "x", "r": "(r - 1)"}
+        rmap = {"x": "x", "r": "(r - 1)", **{s: f"sv_{s}" for s, _ in method.state}}
         rmap.update({m: f"cm_{m}" for _, m in means})
         call = (f"{method.round_start.py_func.__name__}"
                 f"({', '.join(rmap.get(a, f'hp_{a}') for a in method.round_start_args())})")
@@ -233,16 +335,21 @@ def _template(method, family, noise_kind, every_round, n_unroll=0, n_par=0):
     S = "hp_clients_per_round" if "clients_per_round" in slots else "0"
     round_vars = {m: f"cm_{m}" for _, m in method.client_values if m is not None}
     round_vars.update({w: f"rv_{w}" for w in method.round_values})
-    oracle = {"y": "y", "g": "g", "r": "(r - 1)", "k": "k", "i": "i", "x": "x", **round_vars}
+    oracle = {"y": "y", "g": "g", "r": "(r - 1)", "k": "k", "i": "i", "x": "x", **round_vars,
+              **_state_map(method, lambda c: f"cv_{c}[i]")}
     oracle.update({v: f"cv_{v}[i]" for v, _ in method.client_values})
     args = ", ".join(oracle.get(a, f"hp_{a}") for a in method.step_args())
 
     def args_of(q):
-        o = {"y": f"y{q}", "g": f"g{q}", "r": "(r - 1)", "k": "k", "i": str(q), "x": "x", **round_vars}
+        o = {"y": f"y{q}", "g": f"g{q}", "r": "(r - 1)", "k": "k", "i": str(q), "x": "x", **round_vars,
+             **_state_map(method, lambda c: f"u{q}_{c}")}
         o.update({v: f"u{q}_{v}" for v, _ in method.client_values})
         return ", ".join(o.get(a, f"hp_{a}") for a in method.step_args())
-    step_name = method.step.py_func.__name__
-    if method.clipping:
+    gsum = _needs_gbar(method)
+    step_name = method.step.py_func.__name__ if method.step is not None else None
+    if step_name is None:
+        step_lines = ""
+    elif method.clipping:
         step_lines = (f"                y, cl = {step_name}({args})\n"
                       "                clipped += cl\n"
                       "                decisions += 1\n")
@@ -268,21 +375,39 @@ def _template(method, family, noise_kind, every_round, n_unroll=0, n_par=0):
         "                    if noisy:\n"
         f"                        g += {draw}\n"
         "                    cnt += 1\n"
+        + ("                    gs += g\n" if gsum else "")
         + "".join("    " + ln + "\n" for ln in step_lines.splitlines())
         + "                counters[i] = cnt\n"
-        "                acc += y\n")
+        "                acc += y\n"
+        + ("                e_y[q] = y\n                e_gbar[q] = gs / steps\n" if method.client_end else ""))
+    if gsum:
+        loop_round = loop_round.replace("                cnt = counters[i]\n",
+                                        "                cnt = counters[i]\n                gs = 0.0\n", 1)
+    loop_round += _client_end_code(method, "            ", 0, lambda q: "e_y[q]", lambda q: "e_gbar[q]",
+                                   lambda q: "i", round_vars, lambda c, q: f"cv_{c}[i]")
     start_code = _round_start_code(method, grad, draw_of)
     cv_init = "".join(f"    cv_{v} = np.zeros(n)\n" for v, _ in method.client_values)
+    cv_init += "".join(f"    cv_{c} = np.full(n, {float(v0)!r})\n" if np.isfinite(v0) else
+                       f"    cv_{c} = np.full(n, float({repr(float(v0))!r}))\n" for c, v0 in method.client_state)
+    cv_init += "".join(f"    sv_{c} = {float(v0)!r}\n" if np.isfinite(v0) else
+                       f"    sv_{c} = float({repr(float(v0))!r})\n" for c, v0 in method.state)
+    if method.client_end is not None:
+        cv_init += "    e_y = np.empty(n)\n    e_gbar = np.empty(n)\n"
+    end_code = _round_end_code(method, round_vars)
+    init_code = _client_init_code(method, grad, draw_of)
     if n_unroll:
         if n_par:  # each row as a tuple of its n_par numbers: the family's loops over it unroll
             rows = "".join(f"    c{q} = (" + ", ".join(f"params[{q}, {j}]" for j in range(n_par)) + ",)\n"
                            for q in range(n_unroll))
         else:
             rows = "".join(f"    c{q} = params[{q}]\n" for q in range(n_unroll))
-        loads = "".join(f"            u{q}_{v} = cv_{v}[{q}]\n" for v, _ in method.client_values for q in range(n_unroll))
+        own = [v for v, _ in method.client_values] + [c for c, _ in method.client_state]
+        loads = "".join(f"            u{q}_{v} = cv_{v}[{q}]\n" for v in own for q in range(n_unroll))
+        ends = _client_end_code(method, "            ", n_unroll, lambda q: f"y{q}", lambda q: f"gs{q} / steps",
+                                lambda q: str(q), round_vars, lambda c, q: f"u{q}_{c}") if method.client_end else ""
         round_code = ("        if ns == n:\n" + loads
                       + _unrolled_round(method, args_of, lambda q: draw_of(q, f"cnt{q}"), grad, n_unroll)
-                      + "        else:\n" + loop_round)
+                      + ends + "        else:\n" + loop_round)
     else:
         rows = ""
         round_code = "        if True:\n" + loop_round
@@ -362,7 +487,7 @@ def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x,
     clipped = 0
     decisions = 0
 {init}{cv_init}{rows}    x = x0
-    p = _observe1(params, x, 0, target, rho, rec, 0, out_x, out_loss, out_gn, st)
+{init_code}    p = _observe1(params, x, 0, target, rho, rec, 0, out_x, out_loss, out_gn, st)
     for r in range(1, rounds + 1):
         if p < 0:
             break
@@ -370,8 +495,7 @@ def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x,
         if S > 0 and S < n:
             m = available_clients(0, n, 1, 1, r, avail)
             ns = sample_clients(seed, r, avail, m, S, chosen)
-{start_code}{round_code}        x = acc / ns
-        p = _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st)
+{start_code}{round_code}{end_code}        p = _observe1(params, x, r, target, rho, rec, p, out_x, out_loss, out_gn, st)
     st[3] = clipped / decisions if decisions > 0 else 0.0
 
 
@@ -418,8 +542,10 @@ def module_text(method, family, noise_kind, stats="all", n_clients=0, n_par=0):
     every = _mode(stats)
     n_unroll = int(n_clients) if 0 < int(n_clients) <= UNROLL_MAX else 0
     n_par = int(n_par) if (n_unroll and family.tuple_rows and 0 < int(n_par) <= TUPLE_ROWS_MAX) else 0
-    roots = [method.step, family.value, family.grad, healthy, available_clients, sample_clients]
-    roots += [f for f in (method.client_start, method.round_start) if f is not None]
+    roots = [f for f in (method.step,) if f is not None]
+    roots += [family.value, family.grad, healthy, available_clients, sample_clients]
+    roots += [f for f in (method.client_start, method.round_start, method.client_init, method.client_end,
+                          method.round_end) if f is not None]
     if noise_kind == NOISE_UNIFORM:
         roots.append(uniform_noise)
     elif noise_kind != NOISE_NONE:
@@ -437,7 +563,8 @@ def module_text(method, family, noise_kind, stats="all", n_clients=0, n_par=0):
     body = "\n".join(parts)
     digest = hashlib.sha256(body.encode()).hexdigest()
     header = ("# Generated by theorybench.compose; do not edit (the file name is the sha256 of the code below).\n"
-              f"# method {method.name!r}: step {method.step.py_func.__module__}.{method.step.py_func.__qualname__}\n"
+              f"# method {method.name!r}: step "
+              f"{(method.step or method.client_end).py_func.__module__}.{(method.step or method.client_end).py_func.__qualname__}\n"
               f"# family {family.name!r}: {family.value.py_func.__module__}.{family.value.py_func.__qualname__}, "
               f"{family.grad.py_func.__qualname__}\n")
     return f"tbk_{digest[:40]}", header + body
@@ -454,7 +581,9 @@ def kernel(method, family, noise_kind, stats="all", cache_dir=None, n_clients=0,
     folder = Path(cache_dir) if cache_dir is not None else default_kernel_cache()
     # the pieces themselves (hashed by identity, kept alive by the key) and what shapes the template
     key = (method.name, method.step, method.params, method.clipping, method.client_start, method.client_values,
-           method.round_start, method.round_values, family.name, family.value, family.grad,
+           method.round_start, method.round_values, method.state, method.client_state, method.client_init,
+           method.client_init_values, method.client_end, method.client_end_values, method.round_end,
+           method.round_end_values, family.name, family.value, family.grad,
            int(noise_kind), _mode(stats), n_clients, n_par, str(folder))
     with _LOCK:
         mod = _BY_KEY.get(key)

@@ -42,6 +42,33 @@ f and f' on unrecorded rounds without changing the divergence rule (``kernels.co
 whose pieces read a row only through ``len(c)`` and ``c[k]`` declares ``tuple_rows=True``: the kernel then
 passes each client's row as a tuple, whose length is known when it compiles, so the pieces' loops unroll.
 
+**Persistent state and round-end pieces** (optional; EPISODE++'s memories, minibatch methods' server step)::
+
+    state        = (("name", initial), ...)     server scalars kept across rounds (read by every piece)
+    client_state = (("name", initial), ...)     one scalar per client kept across rounds (client i's own)
+
+    before round 0, if client_init is declared, for every client i = 0, ..., N-1:
+        gbar = (1/I) sum_k (grad f_i(x_0) + z_{i,k})     (I draws from client i's stream, at x_0)
+        (v_1, ...)_i = client_init(x, gbar, i, n, <hyperparameters>)
+    (client_init_values: pairs (client_state name, state name or None): the state slot gets the mean
+     over all N clients, left to right from 0.0)
+
+    in round r, after the local steps of every sampled client (in the sample's order):
+        (e_1, ...)_i = client_end(x, y, gbar, r, i, n, <hyperparameters>, <round values>, <state>)
+    x_{r+1}, (s_1, ...) = round_end(x, r, n, ns, <hyperparameters>, <round values>, <means>, <state>)
+
+``y`` is client i's final local iterate and ``gbar`` the mean of its I stochastic gradients of the round
+(summed from 0.0 in step order, then divided by I); ``n`` is N and ``ns`` = |S_r|. ``client_end_values``
+names what ``client_end`` returns: a ``state`` or ``client_state`` name (its new value: a state slot is
+threaded through the sampled clients in order, a client slot is client i's own), ``clipped`` (one clipping
+decision per client), or a pair ``(name, mean_name)``: a new per-client value whose mean over the sample
+``round_end`` reads as ``mean_name``. ``round_end_values`` names what ``round_end`` returns: ``x`` (the next
+server iterate; without it, or without ``round_end``, ``x_{r+1}`` is the mean of the clients' ``y``),
+``state`` names and ``clipped`` (one decision per round). ``step=None`` declares a method without local
+iterates: ``y`` stays ``x_r``, so a client's I draws are a minibatch at ``x_r`` (clipped minibatch SGD);
+such a method needs ``client_end``. Client start values, round values and the state read by the step are
+those of the round's start (a ``client_end`` runs after every local step of the round).
+
 A user declares a method in a notebook or a package with :class:`Method` and :func:`register_method`; it
 then runs through ``theorybench.run`` / ``sweep`` on every problem a registered family serves."""
 from dataclasses import dataclass, field
@@ -56,6 +83,9 @@ from .params import Param
 ORACLE_ARGS = ("y", "g", "r", "k", "i", "x")
 CLIENT_START_ARGS = ("x", "g", "r", "i")
 ROUND_START_ARGS = ("x", "r")
+CLIENT_INIT_ARGS = ("x", "gbar", "i", "n")
+CLIENT_END_ARGS = ("x", "y", "gbar", "r", "i", "n")
+ROUND_END_ARGS = ("x", "r", "n", "ns")
 STRUCTURE = ("local_steps", "clients_per_round")
 
 
@@ -81,6 +111,14 @@ class Method:
     client_values: tuple = ()
     round_start: object = None
     round_values: tuple = ()
+    state: tuple = ()
+    client_state: tuple = ()
+    client_init: object = None
+    client_init_values: tuple = ()
+    client_end: object = None
+    client_end_values: tuple = ()
+    round_end: object = None
+    round_end_values: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -102,8 +140,14 @@ class Method:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise TheoryBenchError(f"method {self.name!r}: a hyperparameter is declared twice: {names}")
-        _need_njit(self.step, f"method {self.name!r}: step")
+        if self.step is not None:
+            _need_njit(self.step, f"method {self.name!r}: step")
+        self._norm_state()
         self._check_round_pieces(names)
+        self._check_end_pieces(names)
+        if self.step is None and self.client_end is None:
+            raise TheoryBenchError(f"method {self.name!r}: a method without a local step (step=None) needs "
+                                   "client_end (what a client makes of its I draws at x_r)")
         self.step_args()
 
     def _check_round_pieces(self, hyper):
@@ -138,6 +182,83 @@ class Method:
         self.client_start_args()
         self.round_start_args()
 
+    def _norm_state(self):
+        def slots(decl, what):
+            out = []
+            for pair in decl:
+                if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+                    raise TheoryBenchError(f"method {self.name!r}: {what} must be (name, initial value) pairs, "
+                                           f"got {pair!r:.100}")
+                try:
+                    out.append((pair[0], float(pair[1])))
+                except (TypeError, ValueError):
+                    raise TheoryBenchError(f"method {self.name!r}: {what} {pair[0]!r} needs a number as its "
+                                           f"initial value, got {pair[1]!r:.100}") from None
+            return tuple(out)
+        object.__setattr__(self, "state", slots(self.state, "state"))
+        object.__setattr__(self, "client_state", slots(self.client_state, "client_state"))
+
+    def _check_end_pieces(self, hyper):
+        cev = tuple(v if isinstance(v, str) else tuple(v) for v in self.client_end_values)
+        object.__setattr__(self, "client_end_values", cev)
+        object.__setattr__(self, "client_init_values", tuple(tuple(v) for v in self.client_init_values))
+        object.__setattr__(self, "round_end_values", tuple(self.round_end_values))
+        st, cst = [n for n, _ in self.state], [n for n, _ in self.client_state]
+        new = st + cst + [v[0] for v in cev if not isinstance(v, str)] + self.end_means()
+        for n in new:
+            if not isinstance(n, str) or not n.isidentifier() or keyword.iskeyword(n):
+                raise TheoryBenchError(f"method {self.name!r}: state or round-end value name {n!r} must be a "
+                                       "Python identifier")
+        taken = (set(ORACLE_ARGS) | set(hyper) | set(self.round_names()) | set(CLIENT_END_ARGS)
+                 | set(ROUND_END_ARGS) | {"clipped"})
+        clash = sorted((set(new) & taken) | {n for n in new if new.count(n) > 1})
+        if clash:
+            raise TheoryBenchError(f"method {self.name!r}: state or round-end value name(s) {clash} are declared "
+                                   "twice or taken by the oracle, a hyperparameter or a round-start value")
+        for v in cev:
+            if isinstance(v, str) and v not in st + cst + ["clipped"]:
+                raise TheoryBenchError(f"method {self.name!r}: client_end value {v!r} is neither a state slot "
+                                       f"({', '.join(st + cst) or 'none'}) nor 'clipped' (a new value is a pair "
+                                       "(name, mean_name))")
+        for v, m in self.client_init_values:
+            if v not in cst or (m is not None and m not in st):
+                raise TheoryBenchError(f"method {self.name!r}: client_init values must be (client_state name, "
+                                       f"state name or None) pairs, got {(v, m)!r}")
+        for v in self.round_end_values:
+            if v not in st + ["x", "clipped"]:
+                raise TheoryBenchError(f"method {self.name!r}: round_end value {v!r} is none of x, clipped and "
+                                       f"the state slots ({', '.join(st) or 'none'})")
+        for piece, vals, what in ((self.client_init, self.client_init_values, "client_init"),
+                                  (self.client_end, cev, "client_end"),
+                                  (self.round_end, self.round_end_values, "round_end")):
+            if (piece is None) != (not vals):
+                raise TheoryBenchError(f"method {self.name!r}: {what} and its values ({what}_values) come together")
+            if piece is not None:
+                _need_njit(piece, f"method {self.name!r}: {what}")
+        self.client_init_args()
+        self.client_end_args()
+        self.round_end_args()
+
+    def state_names(self):
+        """The server state slots' and the client state slots' names."""
+        return [n for n, _ in self.state] + [n for n, _ in self.client_state]
+
+    def end_means(self):
+        """The means over the sample of ``client_end``'s new values (what ``round_end`` may read)."""
+        return [v[1] for v in self.client_end_values if not isinstance(v, str) and v[1] is not None]
+
+    def client_init_args(self):
+        return self._args(self.client_init, list(CLIENT_INIT_ARGS) + list(self.slots()), "client_init")
+
+    def client_end_args(self):
+        return self._args(self.client_end, list(CLIENT_END_ARGS) + list(self.slots()) + self.round_names()
+                          + self.state_names(), "client_end")
+
+    def round_end_args(self):
+        means = [m for _, m in self.client_values if m is not None]
+        return self._args(self.round_end, list(ROUND_END_ARGS) + list(self.slots()) + means
+                          + list(self.round_values) + self.end_means() + [n for n, _ in self.state], "round_end")
+
     def _args(self, fn, allowed, what):
         if fn is None:
             return []
@@ -153,12 +274,13 @@ class Method:
 
     def client_start_args(self):
         """``client_start``'s argument names (x, g, r, i and hyperparameters)."""
-        return self._args(self.client_start, list(CLIENT_START_ARGS) + list(self.slots()), "client_start")
+        return self._args(self.client_start, list(CLIENT_START_ARGS) + list(self.slots()) + self.state_names(),
+                          "client_start")
 
     def round_start_args(self):
         """``round_start``'s argument names (x, r, hyperparameters, the client values' means)."""
-        return self._args(self.round_start, list(ROUND_START_ARGS) + list(self.slots()) + self.means(),
-                          "round_start")
+        return self._args(self.round_start, list(ROUND_START_ARGS) + list(self.slots()) + self.means()
+                          + [n for n, _ in self.state], "round_start")
 
     def round_names(self):
         """The names ``step`` may read besides the oracle and the hyperparameters."""
@@ -170,9 +292,11 @@ class Method:
 
     def step_args(self):
         """The step's argument names, checked against the oracle's names and the hyperparameters."""
+        if self.step is None:
+            return []
         sig = inspect.signature(self.step.py_func)
         args = list(sig.parameters)
-        known = set(ORACLE_ARGS) | set(self.slots()) | set(self.round_names())
+        known = set(ORACLE_ARGS) | set(self.slots()) | set(self.round_names()) | set(self.state_names())
         bad = [a for a in args if a not in known]
         if bad:
             raise TheoryBenchError(

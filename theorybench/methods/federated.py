@@ -136,3 +136,96 @@ EPISODE_METHOD = declare_method(Method(
     round_start=episode_round_start, round_values=("clipped",),
     doc="EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
     reference="Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"), route=_SCALAR_POLYS)
+
+
+@njit(cache=True, inline="always")
+def clip_step1(y, d, clip, eta, gamma, convention):
+    """``kernels.common.step`` for d = 1: a clipped step is ``length d/|d|`` (length gamma, or eta gamma; none
+    when d = 0), exactly ``-+length`` for a finite d; otherwise ``y - eta d``."""
+    if clip:
+        n = abs(d)
+        if n == 0.0:
+            return y
+        length = gamma if convention == 0 else eta * gamma
+        if n < np.inf:
+            if d > 0.0:
+                return y - length
+            return y + length
+        return y - length * (d / n)
+    return y - eta * d
+
+
+@njit(cache=True, inline="always")
+def clips1(d, eta, gamma, convention):
+    """``kernels.common.is_clipped(|d|, ...)``: ``|d| > gamma/eta`` (step) or ``|d| > gamma`` (grad)."""
+    if convention == 0:
+        return abs(d) > gamma / eta
+    return abs(d) > gamma
+
+
+@njit(cache=True, inline="always")
+def minibatch_client_end(gbar):
+    """Clipped minibatch SGD: client i's mean of its I stochastic gradients at ``x_r``."""
+    return gbar
+
+
+@njit(cache=True, inline="always")
+def clipped_minibatch_round_end(x, gmean, eta, gamma, convention):
+    """Clipped minibatch SGD: one clipped server step on ``gmean = mean_{i in S_r} gbar_i``; returns
+    ``(x_{r+1}, clipped)``."""
+    clip = clips1(gmean, eta, gamma, convention)
+    return clip_step1(x, gmean, clip, eta, gamma, convention), clip
+
+
+CLIPPED_MINIBATCH_METHOD = declare_method(Method(
+    "clipped-minibatch", _CLIP, None, client_end=minibatch_client_end, client_end_values=(("gbar_i", "gmean"),),
+    round_end=clipped_minibatch_round_end, round_end_values=("x", "clipped"),
+    doc="Clipped minibatch SGD: each sampled client averages I stochastic gradients at x_r; one clipped "
+        "server step on their mean.", reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_POLYS)
+
+
+@njit(cache=True, inline="always")
+def naive_parallel_client_end(gbar, eta, gamma, convention):
+    """Naive parallel clipping: client i's clipped step on its own mean of I stochastic gradients at
+    ``x_r``, as the displacement ``u_i = 0 - step`` (the generic kernel's ``y = 0; step(y, gbar)``); returns
+    ``(u_i, clipped)``."""
+    clip = clips1(gbar, eta, gamma, convention)
+    return clip_step1(0.0, gbar, clip, eta, gamma, convention), clip
+
+
+@njit(cache=True, inline="always")
+def naive_parallel_round_end(x, umean):
+    """Naive parallel clipping: ``x_{r+1} = x_r + mean_{i in S_r} u_i``."""
+    return x + umean
+
+
+NAIVE_PARALLEL_METHOD = declare_method(Method(
+    "naive-parallel-clip", _CLIP, None, client_end=naive_parallel_client_end,
+    client_end_values=(("u_i", "umean"), "clipped"), round_end=naive_parallel_round_end, round_end_values=("x",),
+    doc="Naive parallel clipping (INFERRED reading): each sampled client clips its own mean of I stochastic "
+        "gradients at x_r; the server averages the clipped steps.",
+    reference="Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"), route=_SCALAR_POLYS)
+
+
+@njit(cache=True, inline="always")
+def episode_pp_client_init(gbar):
+    """EPISODE++, before round 0: client i's memory ``c_i`` = the mean of I stochastic gradients at x_0 (the
+    state ``c`` = mean_i c_i over all N clients)."""
+    return gbar
+
+
+@njit(cache=True, inline="always")
+def episode_pp_client_end(gbar, G_i, G, n):
+    """EPISODE++, after the round (sampled clients in order): ``c <- c + (gbar_i - c_i)/N``, ``c_i <- gbar_i``
+    (``G_i`` = c_i, ``G`` = c); returns ``(c_i, c)``."""
+    return gbar, G + (gbar - G_i) / n
+
+
+EPISODE_PP_METHOD = declare_method(Method(
+    "episode++", _CLIP, episode_step, state=(("G", 0.0),), client_state=(("G_i", 0.0),),
+    client_init=episode_pp_client_init, client_init_values=(("G_i", "G"),),
+    round_start=episode_round_start, round_values=("clipped",),
+    client_end=episode_pp_client_end, client_end_values=("G_i", "G"),
+    doc="EPISODE++: client memories c_i and c = mean c_i; direction g - c_i + c; clip iff ||c|| exceeds "
+        "the threshold (inferred); sampled clients refresh their memories after the round.",
+    reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_POLYS)
