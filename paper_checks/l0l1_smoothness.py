@@ -10,7 +10,7 @@ import numpy as np
 
 from theorybench import make_problem, run, run_batch
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law, phase_change
 
 PAPER = register_paper(
@@ -79,6 +79,15 @@ def check_ls1(size="quick", control=False):
         predicted="crossing at |x| = 3^(-1/3) = 0.693; 1 - q = 4/(3R) in phase 1; q -> 1 (sublinear) after",
         tolerance=f"rel. {LS1_RTOL:g} for R >= {LS1_R_MIN:g}; late q >= {LS1_TAIL_Q}",
         why="all checks hold" if ok else "failed: " + "; ".join(failed),
+        numbers={"crossing_step": num(np.nan if pc["crossing"] is None else pc["crossing"], kind="round",
+                                      note="first step with |f'| <= L0/L1 (nan: none)"),
+                 "crossing_abs_x": num(np.nan if pc["crossing"] is None else x[pc["index"]], x_cross_pred,
+                                       kind="value", note="|x| at the crossing step; predicted 3^(-1/3), bracketed"),
+                 "phase1_max_rel_dev": num(dev, LS1_RTOL, kind="value", rule="le",
+                                           note=f"max |(1 - q)/(4/(3R)) - 1| for R >= {LS1_R_MIN:g}"),
+                 "late_contraction": num(tail_q, LS1_TAIL_Q, kind="ratio", rule="ge"),
+                 "phase2_exponent": num(p_after, 0.0, kind="exponent", rule="lt"),
+                 "checks_holding": num(sum(checks.values()), len(checks), kind="count", rule="eq")},
         details={"checks": checks, "crossing_step": pc["crossing"], "phase1_max_rel_dev": dev,
                  "late_contraction": tail_q, "phase2_exponent": p_after, "steps": T,
                  "algorithm": res.algorithm, "x0": LS1_X0},
@@ -165,6 +174,13 @@ def check_ls2(size="quick", control=False):
         predicted="GD increasing in x0; Polyak, AdGD fewest; (L0,L1)-GD polynomial in x0",
         tolerance=f"steps to |f'| <= {LS2_TARGET[size]:g} within {LS2_BUDGET[size]} steps",
         why="all checks hold" if ok else "failed: " + "; ".join(k for k, v in checks.items() if not v),
+        numbers=dict({f"steps_{m}": num(v, kind="count", note=f"steps to |f'| <= target per x0 in {list(LS2_X0S)} "
+                                                              "(nan: not within the budget)")
+                      for m, v in its.items()},
+                     gd_scale_invariance_max_dev=num(inv, 1e-12, kind="value", rule="le"),
+                     l0l1_steps_ratio_x0_100_over_10=num(l0[2] / l0[1], (LS2_X0S[2] / LS2_X0S[1]) ** 2, kind="ratio",
+                                                         rule="le"),
+                     checks_holding=num(sum(checks.values()), len(checks), kind="count", rule="eq")),
         details={"steps_to_target": table, "checks": checks, "gd_scale_invariance_max_dev": inv},
         seeds=[0], plots={"gorbunov_fig1": lambda: _plot_ls2(control), "vankov_fig1": _plot_vankov1,
                           "vankov_fig2": _plot_vankov2})
@@ -318,6 +334,13 @@ def check_ls3(size="quick", control=False):
         predicted="largest step 2 x0/sinh(x0); fixed-step log-slope 1; (L0,L1)-GD exponent <= 1",
         tolerance=f"+-{LS3_REL:g} on the step; {LS3_EXP_TOL:g} on the log-slope; {LS3_LIN_TOL:g} on the exponent",
         why="all checks hold" if ok else "failed: " + "; ".join(k for k, v in checks.items() if not v),
+        numbers={"fixed_step_log_slope": num(exp_slope, 1.0, LS3_EXP_TOL, kind="rate", rule="abs",
+                                             note="d log(steps)/d x0"),
+                 "l0l1_exponent": num(lin["slope"], 1.0, LS3_LIN_TOL, kind="exponent", ci=[lin["lo"], lin["hi"]]),
+                 "l0l1_exponent_upper": num(lin["hi"], 1.0 + LS3_LIN_TOL, kind="exponent", rule="le",
+                                            note="upper end of the exponent's interval"),
+                 "threshold_converge_bracketed": num(int((hit[:, 0] >= 0).sum()), len(x0s), kind="count", rule="eq"),
+                 "threshold_fail_bracketed": num(int((hit[:, 1] < 0).sum()), len(x0s), kind="count", rule="eq")},
         details={"x0": list(x0s), "fixed_step_steps": gd_steps.tolist(), "l0l1_steps": l0l1_steps.tolist(),
                  "fixed_log_slope": exp_slope, "l0l1_fit": {k: lin[k] for k in ("slope", "lo", "hi")},
                  "checks": checks},
