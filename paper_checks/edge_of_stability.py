@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from theorybench.claims import FAIL, Evidence, register_paper, verdict
+from theorybench.claims import FAIL, Evidence, num, register_paper, verdict
 from theorybench.problem import make_problem
 from theorybench.runner import run
 from theorybench.sharpness import (METHOD_GEOMETRY, frank_wolfe_sharpness, lanczos_lmax, problem_sharpness,
@@ -116,6 +116,15 @@ def check_es3(size="quick", control=False):
         tolerance=f"{steps} steps ({20 * steps} for the 1-D momentum runs); margin {MARGIN} around each threshold",
         why=("every threshold separates convergence from divergence" if ok else
              "a threshold does not separate convergence from divergence"),
+        numbers=dict({"cases_as_predicted": num(n_ok, len(rows) + len(mom), kind="count", rule="eq"),
+                      "loss_ratio_below": num([r["ratio_below"] for r in rows], CONVERGED, kind="ratio", rule="le",
+                                              note=f"f_T/f_0 at {1 - MARGIN:g} x the threshold, per (norm, d, seed)"),
+                      "loss_ratio_above": num([r["ratio_above"] for r in rows], DIVERGED, kind="ratio", rule="ge",
+                                              note=f"f_T/f_0 at {1 + MARGIN:g} x the threshold, per (norm, d, seed)")},
+                     **({"momentum_w_below": num([r["w_below"] for r in mom], 1e-3, kind="ratio", rule="le",
+                                                 note="|w_T|/|w_0| below the momentum threshold, per (b, nesterov)"),
+                         "momentum_w_above": num([r["w_above"] for r in mom], 1e3, kind="ratio", rule="ge",
+                                                 note="|w_T|/|w_0| above it")} if mom else {})),
         details={"rows": rows, "momentum": mom, "steps": steps, "threshold_used": "2/lambda_max" if control else "2/S"},
         plots={"es3_thresholds": lambda: _plot_es3(size, control)})
 
@@ -203,6 +212,21 @@ def _eos_ok(s, non_monotone=False):
             and s["final_loss"] < s["loss_at_crossing"] and (not non_monotone or s["loss_increases"] > 0))
 
 
+def _eos_numbers(sums, label):
+    """``Evidence.numbers`` of edge-of-stability runs (one value per run in ``sums``, labelled by ``label``):
+    the median of S eta/2 after the first crossing (the verdict's |median - 1| <= EOS_TOL), the first
+    crossing step, the loss at the crossing and at the end (nan where a run never crossed)."""
+    g = lambda s, k: np.nan if s.get(k) is None else s[k]  # noqa: E731
+    note = "per run: " + ", ".join(label(s) for s in sums)
+    return {"median_ratio": num([g(s, "median_ratio") for s in sums], 1.0, EOS_TOL, kind="ratio", rule="abs",
+                                note="median of S eta/2 after the first crossing, " + note),
+            "first_crossing_step": num([g(s, "first_crossing_step") for s in sums], kind="round", note=note),
+            "S0_ratio": num([s["S0_ratio"] for s in sums], 1.0, kind="ratio", rule="lt", note="S(w0) eta/2, " + note),
+            "peak_ratio": num([s["peak_ratio"] for s in sums], kind="ratio", note=note),
+            "loss_at_crossing": num([g(s, "loss_at_crossing") for s in sums], kind="value", note=note),
+            "final_loss": num([g(s, "final_loss") for s in sums], kind="value", note=note)}
+
+
 @PAPER.claim("ES-1", "Cohen et al. (ICLR 2021): GD at the edge of stability",
              "GD on the tanh MLP: progressive sharpening until lambda_max reaches 2/eta, then lambda_max hovers at "
              "2/eta (median of lambda_max eta/2 after the first crossing within 10%); the loss is non-monotone but "
@@ -227,6 +251,7 @@ def check_es1(size="quick", control=False):
         tolerance=f"|median - 1| <= {EOS_TOL} (fixed a priori); lambda_max by Lanczos every {every} steps, {steps} steps",
         why=("GD sharpens progressively to 2/eta and stays there" if ok else
              "GD did not settle at the edge of stability (or never reached 2/eta)"),
+        numbers=_eos_numbers(sums, lambda s: f"eta = {s['eta']:g}"),
         details={"runs": sums, "steps": steps, "every": every},
         plots={"es1_sharpness": lambda: _plot_eos(runs, control, "GD")})
 
@@ -309,6 +334,10 @@ def check_es2(size="quick", control=False):
         why=("each method sits at its own edge of stability, far from the Euclidean one" if ok else
              "a method did not settle at 2/eta in its own norm: " + ", ".join(
                  s["method"] for s, o in zip(sums, oks) if not o)),
+        numbers=dict(_eos_numbers(sums, lambda s: s["method"]),
+                     euclidean_ratio_median=num([s.get("euclidean_ratio_median", np.nan) for s in sums], EUCLID_FAR,
+                                                kind="ratio", rule="lt",
+                                                note="median Euclidean lambda_max eta/2, per method")),
         details={"runs": sums, "steps": steps, "every": every, "etas": ES2_ETAS},
         plots={"es2_sharpness": lambda: _plot_eos(runs, control, "non-Euclidean methods")})
 
@@ -383,6 +412,9 @@ def check_es4(size="quick", control=False):
         why=("greedy block CD sits at its edge of stability" if ok else
              ("no run reached 2/eta" if not conclusive else
               "greedy block CD did not settle at 2/eta in its own norm")),
+        numbers=dict(_eos_numbers(conclusive, lambda s: f"eta = {s['eta']:.4g}"),
+                     conclusive_runs=num(len(conclusive), 1, kind="count", rule="ge", note=f"of {len(sums)} runs"),
+                     S_block_w0=num(S0, kind="value")),
         details={"runs": sums, "steps": steps, "every": every, "S_block_w0": S0, "margins": list(margins),
                  "block_curvatures_final": curv},
         plots={"es4_sharpness": lambda: _plot_eos(runs, control, "greedy block CD")})
