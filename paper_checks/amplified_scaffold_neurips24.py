@@ -51,7 +51,7 @@ Negative control: zeta = 0 (no heterogeneity): FedAvg has no bias to stall at, s
 import numpy as np
 
 from theorybench import make_problem, sweep
-from theorybench.claims import Evidence, FAIL, register_paper, verdict
+from theorybench.claims import Evidence, FAIL, num, register_paper, verdict
 from theorybench.measure import fit_power_law, mean_ci
 from theorybench.tuning import tail_percentile as _tail_percentile, tune as _tune
 
@@ -309,8 +309,29 @@ def check_as1(size="quick", control=False):
     why = "; ".join(reasons) or "every part as predicted"
     plot_data = dict(rounds=rounds, loss=loss, dist=dist, selected=selected, gap0=gap0, control=control,
                      eps=eps_list, R_eps=R_eps, fit_eps=fit_eps, zetas=zetas, R_z=R_z, R_zs=R_zs, fit_z=fit_z)
+    numbers = {
+        **{f"tail_gap_over_gap0_{m}": num(tail_obj[m] / gap0, PLATEAU_LEVEL, kind="ratio", rule="ge",
+                                          note="biased: stalls") for m in BIASED},
+        **{f"tail_gap_over_gap0_{m}": num(tail_obj[m] / gap0, CONVERGED_LEVEL, kind="ratio", rule="le",
+                                          note="converges") for m in CONVERGING},
+        **{f"tail_distance_over_distance0_{m}": num(tail_dist[m] / dist0, CONVERGED_DISTANCE, kind="ratio",
+                                                    rule="le") for m in CONVERGING},
+        "fedavg_zeta0_score_over_gap0": num(fedavg_homog["score"] / gap0, CONVERGED_LEVEL, kind="ratio", rule="le",
+                                            note="FedAvg re-tuned at zeta = 0 (f* = 0 there): its tail over gap0"),
+        "rounds_saved_lower": num([r["difference_mean_ci"][1] for r in acc_rows], 0.0, kind="difference", rule="gt",
+                                  note=f"lower end of the 95% CI of SCAFFOLD's minus Amplified SCAFFOLD's rounds, "
+                                       f"per accuracy in {list(ACCURACIES)} (x gap0)"),
+        "rounds_saved_mean": num([r["difference_mean_ci"][0] for r in acc_rows], kind="difference"),
+        "exponent_eps": num(fit_eps["slope"], SLOPE_PREDICTED, 0.0, kind="exponent", rule="ci_not_below",
+                            ci=[fit_eps["lo"], fit_eps["hi"]], censored=int((~np.asarray(reached_eps)).sum()),
+                            note="rounds to eps vs eps (Amplified SCAFFOLD, derived rule)"),
+        "exponent_zeta": num(fit_z["slope"], 0.0, 0.0, kind="exponent", rule="ci_not_above",
+                             ci=[fit_z["lo"], fit_z["hi"]], censored=int((~np.asarray(reached_z)).sum()),
+                             note="rounds to eps vs zeta (Amplified SCAFFOLD)"),
+        "exponent_zeta_scaffold": num(fit_zs["slope"], kind="exponent", ci=[fit_zs["lo"], fit_zs["hi"]],
+                                      note="SCAFFOLD, reported")}
     return Evidence(
-        verdict(ok), measured=measured, predicted=predicted,
+        verdict(ok), measured=measured, predicted=predicted, numbers=numbers,
         tolerance=(f"{seeds} seeds; tail = 90th pct of last 10% of logged rounds (every {LOG_EVERY}); 95% "
                    "t-intervals, one-sided for the slopes"),
         why=why + f" [parts: {', '.join(f'{k[0]} {v}' for k, v in parts.items())}; selected: {sel_txt}]",

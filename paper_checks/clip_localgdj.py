@@ -43,7 +43,7 @@ import numpy as np
 from problems.quartic_points import excess, points_of
 from theorybench import make_problem, run_batch
 from theorybench.algorithms import get_algorithm
-from theorybench.claims import Evidence, register_paper, verdict
+from theorybench.claims import Evidence, num, register_paper, verdict
 
 PAPER = register_paper(
     "clip_localgdj_arxiv24",
@@ -189,6 +189,15 @@ def check_lj1(size="quick", control=False):
                    "smallest tail"),
         why="; ".join(reasons) or "the clipped jump converges at every alpha, FedAvg with small alpha stays far "
                                   "from f*, and the jump's residual grows with alpha",
+        numbers={f"{k}_{tag}": q for s in studies
+                 for tag in [f"d{s['d']}{'_minibatch' if s['stochastic'] else ''}"]
+                 for k, q in (("jump_rel_tail", num(s["jump_rel"], REL_CONVERGED, kind="ratio", rule="le",
+                                                    note=f"(f - f*)/f* on the tail per alpha in {list(s['alphas'])}")),
+                              ("fedavg_rel_tail", num(s["fedavg_rel"][:-1], REL_FAR, kind="ratio", rule="ge",
+                                                      note="per alpha but the largest")),
+                              ("jump_residual_growth", num(s["jump_rel"][1:] / s["jump_rel"][:-1], GROWTH_MIN,
+                                                           kind="ratio", rule=None if s["stochastic"] else "ge",
+                                                           note="residual ratio per alpha step")))},
         details={"size": size, "control": control, "studies": summaries, "tau": TAU, "rounds": ROUNDS,
                  "grids": {"c0": GRIDS[size][0], "c1": GRIDS[size][1], "alpha": {d: ALPHAS[d] for d in dims}}},
         seeds=seeds, plots=plots)
