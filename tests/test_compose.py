@@ -84,7 +84,10 @@ def test_composed_bit_identical_to_generic_kernel(monkeypatch):
 def test_composed_bit_identical_sampling_targets_and_noise_models(method, monkeypatch):
     """Client sampling (N = 5, S = 2), a truncated-Gaussian noise model, targets (a negative target stops
     the run at the first running-average crossing), the default sparse record."""
-    kw = dict(grid={"eta": [0.01, 0.03], "clients_per_round": [0, 2]},
+    # the minibatch methods take one server step per round (not I local steps): a larger, unclipped stepsize
+    grid = ({"eta": [0.02, 0.05], "gamma": [1e300]} if method in ("clipped-minibatch", "naive-parallel-clip")
+            else {"eta": [0.01, 0.03]})
+    kw = dict(grid=dict(grid, clients_per_round=[0, 2]),
               problem_settings={"N": 5, "noise": "truncated-gaussian", "H": 2.0}, seeds=3, rounds=80)
     for target in (0.5, -1.0):
         a = tb.sweep("episode-quartic", method, target=target, **kw)
