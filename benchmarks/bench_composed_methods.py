@@ -4,10 +4,12 @@ family and algorithm codes), through ``theorybench.sweep`` and as the batch call
 same configurations, one Numba thread.
 
 A local step is one client's step of one trajectory, so a call does ``R * N * sum_c I_c`` of them (EPISODE's
-extra draw at x_r per client and round is not counted: the same work on both sides). The two sweeps give the
+extra draw at x_r per client and round, and EPISODE++'s I draws per client at x_0, are not counted: the same
+work on both sides; for clipped minibatch SGD and naive parallel clipping a "local step" is one of the I
+stochastic gradient draws at x_r). The two sweeps give the
 same numbers bit for bit (checked here too). Timings are medians of round-robin repeats on a shared machine.
 
-    python benchmarks/bench_composed_methods.py [--quick] [--rounds R] [--seeds S] [--repeats K]
+    python benchmarks/bench_composed_methods.py [--quick] [--rounds R] [--seeds S] [--repeats K] [--methods M ...]
 
 Writes ``results/composed_methods_per_step[_quick].json``.
 """
@@ -22,9 +24,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
-COMBOS = [("fedavg", "episode-quartic"), ("local-clip", "episode-quartic"), ("episode", "episode-quartic"),
-          ("fedavg", "two-client-quadratic"), ("local-clip", "two-client-quadratic"),
-          ("episode", "two-client-quadratic")]
+METHODS = ("fedavg", "local-clip", "episode", "clipped-minibatch", "naive-parallel-clip", "episode++")
+COMBOS = [(m, p) for p in ("episode-quartic", "two-client-quadratic") for m in METHODS]
 
 
 def grid_for(method):
@@ -40,6 +41,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=None, help="rounds R (default 500, quick 200)")
     ap.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 64, quick 8)")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 3)")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="methods to time")
     args = ap.parse_args(argv)
     import numba
     import theorybench as tb
@@ -53,10 +55,10 @@ def main(argv=None):
     R = args.rounds or (200 if args.quick else 500)
     rows = []
     print(f"one Numba thread, R = {R}, I = 8, {seeds} seeds per configuration; ns per local step per trajectory")
-    print(f"  {'':<49}{'theorybench.sweep':^30}{'batch call alone':^30}")
-    print(f"  {'method':<12}{'problem':<24}{'trajectories':>13}" + f"{'generic':>10}{'composed':>10}{'speed-up':>10}" * 2
+    print(f"  {'':<57}{'theorybench.sweep':^30}{'batch call alone':^30}")
+    print(f"  {'method':<20}{'problem':<24}{'trajectories':>13}" + f"{'generic':>10}{'composed':>10}{'speed-up':>10}" * 2
           + "  bit-identical")
-    for method, problem in COMBOS:
+    for method, problem in [c for c in COMBOS if c[0] in args.methods]:
         grid = grid_for(method)
         N = tb.make_problem(problem).n_clients
         kw = dict(grid=grid, seeds=seeds, rounds=R, record=[0, R])
@@ -118,7 +120,7 @@ def main(argv=None):
                      "ns_per_step_composed_kernel_only": ns["composed_kernel"],
                      "speedup_kernel_only": ns["generic_kernel"] / ns["composed_kernel"], "bit_identical": bool(same),
                      "samples_s": samples})
-        print(f"  {method:<12}{problem:<24}{n_traj:>13}{ns['generic']:10.2f}{ns['composed']:10.2f}"
+        print(f"  {method:<20}{problem:<24}{n_traj:>13}{ns['generic']:10.2f}{ns['composed']:10.2f}"
               f"{ns['generic'] / ns['composed']:9.2f}x{ns['generic_kernel']:10.2f}{ns['composed_kernel']:10.2f}"
               f"{ns['generic_kernel'] / ns['composed_kernel']:9.2f}x  {same}")
     RESULTS.mkdir(exist_ok=True)
