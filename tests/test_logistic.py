@@ -299,11 +299,64 @@ def _hyper(**kw):
     return h
 
 
+@pytest.mark.parametrize("d", [3, 5])
+@pytest.mark.parametrize("eta", [0.5, 64.0])
+def test_coordinate_rows_path_matches_reference(d, eta):
+    """d != 2, one client, n >= 8 (the coordinates as the rows of X, the vectorisable exp) against the
+    NumPy reference, tolerance derived as in test_kernel_matches_reference."""
+    p = tb.make_problem("logistic-random", d=d, n=32, gamma=0.1, data_seed=2, normalize="unit", exact_margin="no")
+    T = 200
+    W, Lr = gd(clients_of(p), eta, T, "gd")
+    rel = tol.local_rel(d, extra=32)
+    atol_w, atol_l = tol.reference_atol(lambda: gd(clients_of(p), eta, T, "gd"), rel,
+                                        patch=[(reference_logistic, "grad_F"), (reference_logistic, "log_ell")],
+                                        floor=(0.0, 1.0))
+    r = runs("logistic-gd", [p], [{"eta": eta}], T, record=np.arange(T + 1))
+    tol.assert_trajectory_close(r.w[0], W, atol_w, what=f"d = {d} rows path iterates")
+    tol.assert_trajectory_close(r.log_loss[0], Lr, atol_l, what=f"d = {d} rows path log F", floor=1.0)
+    tm, t2, t1, _ = transition_times(Lr, eta)
+    assert (r.stats["tau_mono"][0], r.stats["tau_2_eta"][0], r.stats["tau_1_eta"][0]) == (tm, t2, t1)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_fast_evaluations_match_the_general_evaluation(d):
+    """At points of a trajectory: the fast paths' gradient and log F against the general path's
+    (math.exp, a sub-array per point), within the rounding bound of two evaluations of an n-term sum whose
+    terms err by (ORACLE_EPS + d A) eps relative (A = max_i sum_j |w_j z_ij|: the margins' own rounding,
+    passed on by exp; tests/tolerances.py sum_rtol)."""
+    n = 64
+    p = tb.make_problem("logistic-random", d=d, n=n, gamma=0.1, data_seed=1, normalize="unit", exact_margin="no")
+    Z = np.ascontiguousarray(p.Z)
+    W, _ = gd(clients_of(p), 64.0, 300, "gd")
+    X = np.ascontiguousarray(Z[0].T)
+    bufs = [np.empty(n) for _ in range(3)]
+    ib = np.empty(n, np.int64)
+    for w in W[::10]:
+        g = np.empty(d)
+        lf, gml, vn, amin = K.evaluate(0, Z, p.counts.astype(np.int64), w, np.empty(2 * n), g)
+        assert gml == 0.0  # the linear domain (every margin below 700)
+        if d == 2:
+            ok, lf2, g0, g1, amin2, allpos = K.evaluate_d2(X[0].copy(), X[1].copy(), w[0], w[1], True, *bufs, ib,
+                                                           ib.view(np.float64))
+            g2 = np.array([g0, g1])
+        else:
+            g2 = np.empty(d)
+            ok, lf2, vn2, amin2, allpos = K.evaluate_soa(X, w, g2, True, *bufs, ib, ib.view(np.float64))
+        assert ok and allpos == (amin > 0)
+        A = np.max(np.abs(Z[0] * w).sum(axis=1))
+        rt = tol.sum_rtol(n, tol.ORACLE_EPS + d * A)
+        a = Z[0] @ w
+        phi = 1.0 / (1.0 + np.exp(a))
+        assert np.all(np.abs(g2 - g) <= 2 * rt * (np.abs(phi[:, None] * Z[0]).sum(axis=0) / n)), (w, g, g2)
+        assert abs(lf2 - lf) <= 2 * rt + 4 * tol.EPS * max(1.0, abs(lf))
+        assert amin2 == amin or d > 3  # the margins' bits are the general path's for d <= 3
+
+
 @pytest.mark.parametrize("eta", [0.5, 8.0, 64.0, 512.0])
 def test_d2_fast_path_matches_reference_and_general_path(eta):
     """d = 2, one client (the coordinates-as-arrays path with the vectorisable exp) against the NumPy
-    reference (tolerance derived as in test_kernel_matches_reference) and against the general path (the
-    same data with a zero third coordinate: identical margins, math.exp), with every running statistic."""
+    reference (tolerance derived as in test_kernel_matches_reference) and against the rows path (the same
+    data with a zero third coordinate: identical margins), with every running statistic."""
     p = tb.make_problem("logistic-random", d=2, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
     T = 200
     rec = np.arange(T + 1)
@@ -314,7 +367,7 @@ def test_d2_fast_path_matches_reference_and_general_path(eta):
                                         floor=(0.0, 1.0))
     fw, fl, _, fs = _kernel(K.GD, [p], [_hyper(eta=eta)], T, rec)
     gw, gl, _, gs = _kernel(K.GD, [_embed(p)], [_hyper(eta=eta)], T, rec)
-    assert np.all(gw[0, :, 2] == 0.0)
+    assert np.all(gw[0, :, 2] == 0.0)  # (d = 3 runs the rows path: its margins' bits are d = 2's)
     tol.assert_trajectory_close(fw[0], W, atol_w, what="d = 2 path iterates")
     tol.assert_trajectory_close(fl[0], Lr, atol_l, what="d = 2 path log F", floor=1.0)
     tol.assert_trajectory_close(fw[0], gw[0, :, :2], atol_w, what="d = 2 path vs general path")
@@ -328,6 +381,8 @@ CASES_RUNNING = [("logistic-random", {"d": 2, "n": 64, "gamma": 0.01, "exact_mar
                  ("logistic-random", {"d": 2, "n": 64, "exact_margin": "no"}, "logistic-gd", 1),
                  ("wbty-toy", {"normalize": "raw"}, "logistic-gd", 1),
                  ("logistic-random", {"d": 5, "n": 7, "data_seed": 3}, "logistic-gd", 0),
+                 ("logistic-random", {"d": 5, "n": 64, "gamma": 0.01, "exact_margin": "no"}, "logistic-gd", 0),
+                 ("logistic-random", {"d": 3, "n": 16, "exact_margin": "no"}, "logistic-gd", 1),
                  ("wbty-toy", {"normalize": "raw"}, "exp-gd", 1)]
 
 
@@ -359,9 +414,10 @@ def test_running_off_evaluates_the_loss_only_where_needed(pname, pset, alg, chec
         assert (off.stats["t_all_positive"] > 100).any()
 
 
-def test_d2_fast_path_same_bits_on_every_thread_count():
+@pytest.mark.parametrize("d", [2, 5])
+def test_fast_paths_same_bits_on_every_thread_count(d):
     import numba
-    p = tb.make_problem("logistic-random", d=2, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
+    p = tb.make_problem("logistic-random", d=d, n=64, gamma=0.1, data_seed=0, normalize="unit", exact_margin="no")
     etas = 2.0 ** np.linspace(-2.0, 10.0, 16)
     before = numba.get_num_threads()
     try:

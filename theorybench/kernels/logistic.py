@@ -325,6 +325,118 @@ def evaluate_d2(x0, x1, w0, w1, need_loss, a, e, cb, ib, fb):
     return True, logF, g0, g1, amin, npos == n
 
 
+@njit(cache=True, inline="always")
+def evaluate_soa(X, w, g, need_loss, a, e, cb, ib, fb):
+    """:func:`evaluate_d2` for any d: the points' coordinates as the rows of ``X`` (d, n), w and g arrays.
+    Returns ``(ok, log F, ||g||^2, amin, all_positive)`` and fills ``g`` when ok. The margins are summed
+    over j in order (``((w_0 x_0 + w_1 x_1) + w_2 x_2) + ...``: the general path's bits for d <= 3), the
+    gradient's coordinates in four fixed-order partial sums over i."""
+    d = X.shape[0]
+    n = X.shape[1]
+    for j in range(d):
+        if not math.isfinite(w[j]):
+            return False, 0.0, 0.0, np.nan, False
+    w0 = w[0]
+    for i in range(n):
+        a[i] = w0 * X[0, i]
+    for j in range(1, d):
+        wj = w[j]
+        for i in range(n):
+            a[i] += wj * X[j, i]
+    bad = 0
+    npos = 0
+    for i in range(n):
+        v = a[i]
+        bad += 0 if abs(v) < 700.0 else 1  # NaN counts as bad
+        npos += 1 if v > 0.0 else 0
+    if bad != 0:
+        return False, 0.0, 0.0, np.nan, False
+    exp_neg_abs(a, e, ib, fb, n)
+    wt = 1.0 / n
+    for i in range(n):
+        ei = e[i]
+        cb[i] = wt * ((ei if a[i] >= 0.0 else 1.0) / (1.0 + ei))
+    vn = 0.0
+    for j in range(d):
+        r0 = 0.0
+        r1 = 0.0
+        r2 = 0.0
+        r3 = 0.0
+        i = 0
+        while i + 4 <= n:
+            r0 -= cb[i] * X[j, i]
+            r1 -= cb[i + 1] * X[j, i + 1]
+            r2 -= cb[i + 2] * X[j, i + 2]
+            r3 -= cb[i + 3] * X[j, i + 3]
+            i += 4
+        while i < n:
+            r0 -= cb[i] * X[j, i]
+            i += 1
+        gj = (r0 + r1) + (r2 + r3)
+        g[j] = gj
+        vn += gj * gj
+    logF = 0.0
+    amin = np.nan
+    if need_loss:
+        amin = np.inf
+        s = 0.0
+        for i in range(n):
+            ai = a[i]
+            amin = min(amin, ai)
+            ell = math.log1p(e[i]) if ai >= 0.0 else -ai + math.log1p(e[i])
+            s += wt * ell
+        logF = math.log(s)
+    return True, logF, vn, amin, npos == n
+
+
+@njit(cache=True, error_model="numpy")
+def soa_steps(X, w, wp, t, t_next, eta, st):
+    """:func:`gd2_steps` for any d (``X`` (d, n), w and wp arrays), with :func:`evaluate_soa`."""
+    d = X.shape[0]
+    n = X.shape[1]
+    abuf = np.empty(n)
+    ebuf = np.empty(n)
+    cbuf = np.empty(n)
+    ibuf = np.empty(n, np.int64)
+    fbuf = ibuf.view(np.float64)
+    g = np.empty(d)
+    maxn = st[S_MAXN]
+    tpos = st[S_TPOS]
+    hor = st[S_HOR]
+    frozen = st[S_FROZEN]
+    lim = 100.0 * EPS * EPS
+    while t < t_next:
+        ok, _, vn, _, allpos = evaluate_soa(X, w, g, False, abuf, ebuf, cbuf, ibuf, fbuf)
+        if not ok:
+            break
+        wn2 = 0.0
+        for j in range(d):
+            wn2 += w[j] * w[j]
+        if not (vn >= 0.0 and vn < 1e298 and wn2 < DIVERGENCE_BOUND * DIVERGENCE_BOUND):
+            break
+        if wn2 > maxn * maxn:
+            maxn = math.sqrt(wn2)
+        if tpos < 0 and allpos:
+            tpos = t
+        if hor < 0 and vn * eta * eta < lim * wn2:
+            hor = t
+        same = True
+        for j in range(d):
+            nj = w[j] - eta * g[j]
+            if nj != w[j]:
+                same = False
+            wp[j] = w[j]
+            w[j] = nj
+        if same and frozen < 0:
+            frozen = t
+        t += 1
+    st[S_MAXN] = maxn
+    st[S_TPOS] = tpos
+    st[S_HOR] = hor
+    st[S_FROZEN] = frozen
+    return t
+
+
 @njit(cache=True, error_model="numpy")
 def gd2_steps(x0, x1, w, wp, t, t_next, eta, st):
     """Plain GD, d = 2, from ``w = w_t`` (``wp = w_{t-1}``) through the steps before ``t_next`` that need
@@ -454,13 +566,20 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
         for i in range(n0):
             x0[i] = Z[0, i, 0]
             x1[i] = Z[0, i, 1]
+    # the same for d != 2: the coordinates as the rows of X (d, n)
+    fastd = algo == GD and M == 1 and d != 2 and n0 >= FAST2_MIN_POINTS
+    X = np.empty((d if fastd else 1, n0))
+    if fastd:
+        for j in range(d):
+            for i in range(n0):
+                X[j, i] = Z[0, i, j]
     abuf = np.empty(n0)
     ebuf = np.empty(n0)
     cbuf = np.empty(n0)
     ibuf = np.empty(n0, np.int64)
     fbuf = ibuf.view(np.float64)
     wp = w0.copy()  # w_{t-1}: the last healthy loss when it was not evaluated
-    lite = fast2 and not running and not checks
+    lite = (fast2 or fastd) and not running and not checks
     for k in range(N_STATS):
         st[k] = -1.0
     st[S_TMONO] = 0.0
@@ -484,11 +603,13 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
     ok = False
     if fast2:
         ok, logF, g0, g1, amin, allpos = evaluate_d2(x0, x1, w[0], w[1], True, abuf, ebuf, cbuf, ibuf, fbuf)
-    if ok:
         g[0] = g0
         g[1] = g1
-        gm_log = 0.0
         vn = 0.0 + g0 * g0 + g1 * g1
+    elif fastd:
+        ok, logF, vn, amin, allpos = evaluate_soa(X, w, g, True, abuf, ebuf, cbuf, ibuf, fbuf)
+    if ok:
+        gm_log = 0.0
     else:
         logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
         allpos = amin > 0.0
@@ -642,16 +763,21 @@ def logistic_trajectory(algo, Z, counts, hyper, w0, margin, wstar, rounds, rec_r
             # the steps up to the next record with what they need (nothing of the loss): the general
             # loop body above for GD on the fast path, healthy, checks off, in scalars; anything else
             # (a margin past 700, a gradient or iterate near the divergence bounds) leaves to it
-            t = gd2_steps(x0, x1, w, wp, t, rec_rounds[p] if p < nrec else rounds, cur_eta, st)
+            if fast2:
+                t = gd2_steps(x0, x1, w, wp, t, rec_rounds[p] if p < nrec else rounds, cur_eta, st)
+            else:
+                t = soa_steps(X, w, wp, t, rec_rounds[p] if p < nrec else rounds, cur_eta, st)
         need = running or (p < nrec and rec_rounds[p] == t)
         ok = False
         if fast2:
             ok, logF, g0, g1, amin, allpos = evaluate_d2(x0, x1, w[0], w[1], need, abuf, ebuf, cbuf, ibuf, fbuf)
-        if ok:
             g[0] = g0
             g[1] = g1
-            gm_log = 0.0
             vn = 0.0 + g0 * g0 + g1 * g1
+        elif fastd:
+            ok, logF, vn, amin, allpos = evaluate_soa(X, w, g, need, abuf, ebuf, cbuf, ibuf, fbuf)
+        if ok:
+            gm_log = 0.0
             have_loss = need
         else:
             logF, gm_log, vn, amin = evaluate(kind, Z, counts, w, lbuf, g)
