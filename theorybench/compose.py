@@ -19,7 +19,11 @@ results do not depend on the thread count), the counter-based noise of ``theoryb
 rule ``theorybench.kernels.common.healthy`` (its source is copied in). A method's round-start pieces
 (``declare``: ``client_start``, ``round_start``) run after the round's client sample: each sampled client's
 values at x_r (its draw takes the next counter of its stream, before its local steps), their means over the
-sample (left to right from 0.0), then the round values, which the local steps read as scalars. With at most ``UNROLL_MAX`` clients, a
+sample (left to right from 0.0), then the round values, which the local steps read as scalars. State
+slots are scalars (server) and length-N arrays (clients) living across rounds; ``client_init`` runs before
+round 0 (each client's I draws at x_0 take the first counters of its stream); after the round's local steps
+``client_end`` runs for each sampled client in the sample's order (written out client by client when the
+round is), then ``round_end`` gives x_{r+1} (else the mean of the clients' final local iterates). With at most ``UNROLL_MAX`` clients, a
 round in which all of them take part is written out client by client, their local steps interleaved (the
 clients' chains are independent, so the CPU overlaps them: 1.5x here); the numbers are the same. Statistics:
 
@@ -274,7 +278,7 @@ def _round_end_code(method, round_vars):
     """The next server iterate: ``round_end``'s ``x`` when it returns one, else the mean of the clients' y."""
     if method.round_end is None:
         return "        x = acc / ns\n"
-    amap = {"x": "x", "r": "(r - 1)", "n": "n", "ns": "ns", **round_vars,
+    amap = {"x": "x", "r": "(r - 1)", "n": "n", "ns": "ns", "ybar": "(acc / ns)", **round_vars,
             **{m: f"ce_{m}" for m in method.end_means()}, **{s: f"sv_{s}" for s, _ in method.state}}
     call = (f"{method.round_end.py_func.__name__}"
             f"({', '.join(amap.get(a, f'hp_{a}') for a in method.round_end_args())})")

@@ -55,10 +55,11 @@ passes each client's row as a tuple, whose length is known when it compiles, so 
 
     in round r, after the local steps of every sampled client (in the sample's order):
         (e_1, ...)_i = client_end(x, y, gbar, r, i, n, <hyperparameters>, <round values>, <state>)
-    x_{r+1}, (s_1, ...) = round_end(x, r, n, ns, <hyperparameters>, <round values>, <means>, <state>)
+    x_{r+1}, (s_1, ...) = round_end(x, r, n, ns, ybar, <hyperparameters>, <round values>, <means>, <state>)
 
 ``y`` is client i's final local iterate and ``gbar`` the mean of its I stochastic gradients of the round
-(summed from 0.0 in step order, then divided by I); ``n`` is N and ``ns`` = |S_r|. ``client_end_values``
+(summed from 0.0 in step order, then divided by I); ``n`` is N, ``ns`` = |S_r| and ``ybar`` the mean of
+the sampled clients' final local iterates (what the server takes without ``round_end``). ``client_end_values``
 names what ``client_end`` returns: a ``state`` or ``client_state`` name (its new value: a state slot is
 threaded through the sampled clients in order, a client slot is client i's own), ``clipped`` (one clipping
 decision per client), or a pair ``(name, mean_name)``: a new per-client value whose mean over the sample
@@ -85,7 +86,7 @@ CLIENT_START_ARGS = ("x", "g", "r", "i")
 ROUND_START_ARGS = ("x", "r")
 CLIENT_INIT_ARGS = ("x", "gbar", "i", "n")
 CLIENT_END_ARGS = ("x", "y", "gbar", "r", "i", "n")
-ROUND_END_ARGS = ("x", "r", "n", "ns")
+ROUND_END_ARGS = ("x", "r", "n", "ns", "ybar")
 STRUCTURE = ("local_steps", "clients_per_round")
 
 
@@ -99,8 +100,11 @@ def _need_njit(fn, what):
 class Method:
     """A local-update method: ``name``, hyperparameters ``params`` (``Param``: default, range, choices,
     meaning), the local ``step`` (``@njit``, see the module docstring), ``clipping`` (``step`` returns
-    ``(y, clipped)``), a docstring and the paper it comes from; optionally the round-start pieces
-    ``client_start`` / ``client_values`` and ``round_start`` / ``round_values`` (module docstring)."""
+    ``(y, clipped)``; ``None``: no local iterate, the I draws are at x_r), a docstring and the paper it comes
+    from; optionally the round-start pieces ``client_start`` / ``client_values`` and ``round_start`` /
+    ``round_values``, the persistent ``state`` / ``client_state`` slots (``(name, initial)`` pairs) with
+    ``client_init`` / ``client_init_values``, and the round-end pieces ``client_end`` / ``client_end_values``
+    and ``round_end`` / ``round_end_values`` (module docstring)."""
     name: str
     params: tuple
     step: object
