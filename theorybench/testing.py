@@ -378,7 +378,28 @@ def claim_message(res, wanted):
     return head + "\n" + "\n".join(f"  {k + ':':<11}{v}" for k, v in [
         ("statement", c.statement), ("setting", c.control if res.control else ""),
         ("measured", ev.measured), ("predicted", ev.predicted), ("tolerance", ev.tolerance),
+        ("numbers", _numbers_text(getattr(ev, "numbers", {}))),
         ("why", ev.why), ("seeds", _short(ev.seeds) if len(ev.seeds) else "")] if v)
+
+
+def _numbers_text(numbers, n=6):
+    """``Evidence.numbers`` in a line: ``name = measured (rule predicted[, tol t]) [fails]``, the quantities
+    whose rule fails first, at most ``n``."""
+    from .claims import RULES, rule_holds
+    ops = {"abs": "~", "le": "<=", "lt": "<", "ge": ">=", "gt": ">", "in": "in", "eq": "==",
+           "ci_not_above": "CI not above", "ci_not_below": "CI not below"}
+    items = sorted(numbers.items(), key=lambda kv: rule_holds(kv[1]) is not False)
+    parts = []
+    for name, q in items[:n]:
+        m = q["measured"]
+        text = f"{name} = {_short(m) if isinstance(m, list) else _g(m)}"
+        if q.get("rule") in RULES:
+            p = q.get("predicted")
+            text += f" ({ops[q['rule']]} {_short(p) if isinstance(p, list) else _g(p)}"
+            text += f", tol {_g(q['tolerance'])})" if q.get("tolerance") is not None else ")"
+            text += " [fails]" if rule_holds(q) is False else ""
+        parts.append(text)
+    return "; ".join(parts) + ("; ..." if len(items) > n else "")
 
 
 # ------------------------------------------------------------------ rates
