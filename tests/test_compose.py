@@ -530,3 +530,100 @@ def test_methods_entry_point_group(monkeypatch, tmp_path, capsys):
         algorithms.VARIANTS.pop("ep-decay-clip", None)
         declare.METHODS.pop("ep-decay-clip", None)
         sys.modules.pop("my_tb_methods", None)
+
+
+# ------------------------------------------------------------------------------------ state and round-end pieces
+
+@njit
+def fedavgm_round_end(x, ybar, m, beta):
+    """Server momentum (FedAvgM, Hsu, Qi, Brown 2019): ``m <- beta m + (x_r - ybar)``, ``x_{r+1} = x_r - m``."""
+    m_new = beta * m + (x - ybar)
+    return x - m_new, m_new
+
+
+def _fedavgm_reference(grads, x0, rounds, eta, beta, I, noise_fn):
+    """NumPy reference written from the pseudocode: local SGD, then the server's momentum step."""
+    oracle = ref.StochasticOracle(grads, noise_fn)
+    x, m, xs = np.array(x0, dtype=np.float64), np.zeros(1), [float(x0[0])]
+    for _ in range(rounds):
+        ys = []
+        for i in range(len(grads)):
+            y = x.copy()
+            for _ in range(I):
+                y = y - eta * oracle(i, y)
+            ys.append(y)
+        ybar = ref._mean(ys)
+        m = beta * m + (x - ybar)
+        x = x - m
+        xs.append(float(x[0]))
+    return xs
+
+
+def _register(m):
+    declare.register_method(m, replace=True)
+    return m
+
+
+def _unregister(name):
+    algorithms.ALGORITHMS.pop(name, None)
+    algorithms.VARIANTS.pop(name, None)
+    declare.METHODS.pop(name, None)
+
+
+@pytest.mark.parametrize("problem", ["episode-quartic", "two-client-quadratic"])
+def test_user_method_with_state_and_round_end(problem):
+    """A user's FedAvg with server momentum: a state slot ``m`` and a ``round_end`` reading ``ybar``; equal
+    to its NumPy reference (tolerance 0: the same operations in the same order)."""
+    P = tuple(tb.get_algorithm("fedavg").params) + (tb.Param("beta", 0.5, "server momentum beta", low=0.0),)
+    _register(declare.Method("user-fedavgm", P, algorithms_fedavg_step(), state=(("m", 0.0),),
+                             round_end=fedavgm_round_end, round_end_values=("x", "m")))
+    try:
+        for eta, beta, I, seed in [(0.01, 0.5, 4, 0), (0.002, 0.9, 8, 3)]:
+            if problem == "episode-quartic":
+                settings, grads = {"H": 4.0}, ref.episode_quartic_grads(4.0)
+                noise_fn = ref.make_noise_fn(rng.NOISE_UNIFORM, 1.0, seed)
+            else:
+                settings, grads, noise_fn = {}, ref.two_client_quadratic_grads(1.0), None
+            res = tb.run(problem, "user-fedavgm", rounds=30, seed=seed, problem_settings=settings, eta=eta,
+                         beta=beta, local_steps=I, x0=[0.5])
+            xs = _fedavgm_reference(grads, [0.5], 30, eta, beta, I, noise_fn)
+            assert not res.diverged
+            np.testing.assert_allclose(res.x[:, 0], np.array(xs), rtol=0, atol=0)
+    finally:
+        _unregister("user-fedavgm")
+
+
+def algorithms_fedavg_step():
+    from theorybench.methods.federated import fedavg_step
+    return fedavg_step
+
+
+@njit
+def _ce_keep(gbar):
+    return gbar
+
+
+def test_bad_state_declarations_are_refused():
+    P = tuple(tb.get_algorithm("episode").params)
+    from theorybench.methods import federated as fed
+    ok = dict(state=(("G", 0.0),), client_state=(("G_i", 0.0),), client_init=fed.episode_pp_client_init,
+              client_init_values=(("G_i", "G"),), round_start=fed.episode_round_start, round_values=("clipped",),
+              client_end=fed.episode_pp_client_end, client_end_values=("G_i", "G"))
+    declare.Method("ok", P, fed.episode_step, **ok)
+    with pytest.raises(TheoryBenchError, match="initial value"):
+        declare.Method("bad", P, fed.episode_step, **dict(ok, state=(("G", "zero"),)))
+    with pytest.raises(TheoryBenchError, match="come together"):
+        declare.Method("bad", P, fed.episode_step, **dict(ok, client_end_values=()))
+    with pytest.raises(TheoryBenchError, match="neither a state slot"):
+        declare.Method("bad", P, fed.episode_step, **dict(ok, client_end_values=("G_i", "H")))
+    with pytest.raises(TheoryBenchError, match="client_init values"):
+        declare.Method("bad", P, fed.episode_step, **dict(ok, client_init_values=(("G", "G_i"),)))
+    with pytest.raises(TheoryBenchError, match="taken"):
+        declare.Method("bad", P, fed.fedavg_step, state=(("eta", 0.0),))
+    with pytest.raises(TheoryBenchError, match="round_end value"):
+        declare.Method("bad", P, None, client_end=_ce_keep, client_end_values=(("gb", "gm"),),
+                       round_end=fedavgm_round_end, round_end_values=("x", "m"))
+    with pytest.raises(TheoryBenchError, match="needs client_end"):
+        declare.Method("bad", P, None)
+    with pytest.raises(TheoryBenchError, match="client_end argument"):
+        declare.Method("bad", P, None, client_end=fed.episode_pp_client_end, client_end_values=(("gb", "gm"),))
