@@ -108,7 +108,13 @@ def _function_text(disp):
         raise TheoryBenchError(f"the source of piece {disp.py_func.__qualname__!r} cannot be read (defined with "
                                "exec or in an interactive prompt without history?): define it in a file, a "
                                "notebook cell or a module") from None
-    node = ast.parse(textwrap.dedent(src)).body[0]
+    try:
+        node = ast.parse(textwrap.dedent(src)).body[0]
+    except SyntaxError:
+        node = None
+    if not isinstance(node, ast.FunctionDef) or node.name != disp.py_func.__name__:
+        raise TheoryBenchError(f"the source of piece {disp.py_func.__qualname__!r} changed on disk since it was "
+                               f"imported ({disp.py_func.__code__.co_filename}): restart the process") from None
     node.decorator_list = []
     opts = [f"{k}={disp.targetoptions[k]!r}" for k in _KEPT_OPTIONS if disp.targetoptions.get(k) is not None]
     return f"@njit({', '.join(['cache=True'] + opts)})\n{ast.unparse(node)}"
