@@ -302,7 +302,7 @@ def _hyper(**kw):
 @pytest.mark.parametrize("d", [3, 5])
 @pytest.mark.parametrize("eta", [0.5, 64.0])
 def test_coordinate_rows_path_matches_reference(d, eta):
-    """d != 2, one client, n >= 8 (the coordinates as the rows of X, the vectorisable exp) against the
+    """d != 2, one client, n >= 16 (the coordinates as the rows of X, the vectorisable exp) against the
     NumPy reference, tolerance derived as in test_kernel_matches_reference."""
     p = tb.make_problem("logistic-random", d=d, n=32, gamma=0.1, data_seed=2, normalize="unit", exact_margin="no")
     T = 200

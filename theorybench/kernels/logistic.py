@@ -26,11 +26,15 @@ Numerics (docs/conventions.md, section "Separable logistic regression"):
       applied exactly as above (on the fast path below every ``|a_i| < 700``, so F < 701 and
       ``||grad F|| <= max_i ||z_i||`` are finite: only ``w`` and the gradient are tested); ``stop_below`` > 0
       needs the loss every step and turns the running statistics back on;
-    * the plain-GD path for d = 2, one client and n >= 8 points (``evaluate_d2``): scalar state, the coordinates of the
-      points as two contiguous arrays, the margins first into a buffer, then ``exp(-|a_i|)`` over the
-      buffer by :func:`exp_neg_abs` (a range reduction and a degree-13 polynomial written so that LLVM
-      vectorises it: this Numba build has no SVML; within 1 ulp of ``math.exp``, not bit-identical), then
-      the sigmoid and the loss terms, the gradient summed in the same order as the general path;
+    * the plain-GD fast path (GD, one client, n >= 16 points; ``evaluate_d2`` for d = 2 with scalar state,
+      ``evaluate_soa`` otherwise): the points' coordinates as contiguous arrays (the rows of a (d, n)
+      array), the margins first into a buffer, then ``exp(-|a_i|)`` over the buffer by
+      :func:`exp_neg_abs` (a range reduction and a degree-13 polynomial written so that LLVM vectorises
+      it: this Numba build has no SVML; within 1 ulp of ``math.exp``, not bit-identical), the sigmoid, the
+      gradient in four fixed-order partial sums per coordinate, the loss terms when needed; the steps
+      between records with ``running = 0`` and ``checks = 0`` run in a compact loop (``gd2_steps``,
+      ``soa_steps``). Not bit-identical to the general path (the exp, the sums' order), within rounding
+      (tests/test_logistic.py); the same bits on every thread count and for ``running`` 0 and 1;
     * ``checks = 0`` skips the per-step invariant checks (recursion, WBTY bounds, perceptron inequality;
       their statistics stay 0): the transition times, horizon and divergence are always computed;
     * ``stop_below`` > 0 ends a run at the first t with ``F(w_t) <= stop_below/eta_eff`` (for transition-time
@@ -85,7 +89,7 @@ RECURSION_RTOL = 1e-9  # rounding allowance of the 1/F recursion check, fixed a 
 # statistics that need the loss at every step (NaN with running = 0)
 LOSS_STATS = (S_TMONO, S_T2, S_T1, S_T8, S_INC, S_INC2, S_RECV, S_RECMIN, S_AVGV)
 # exp by range reduction x = k log 2 + r, |r| <= log(2)/2 (Cody-Waite split of log 2), Taylor to r^13
-FAST2_MIN_POINTS = 8  # one AVX-512 vector of float64: below, the general path is as fast (measured at n = 2)
+FAST2_MIN_POINTS = 16  # below, the general path is as fast or faster with the loss every step (n = 2 to 12 measured)
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # trailing zero bits: k LN2_HI is exact for |k| < 2^11
 LN2_LO = 1.90821492927058770002e-10
