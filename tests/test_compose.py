@@ -286,7 +286,7 @@ CHILD = textwrap.dedent("""
     mod.batch(np.stack([p, p]), np.array([[0.01, 0.05, 8, 0, 0]] * n, dtype=float), np.ones(n),
               np.arange(n, dtype=np.int64), np.ones(n), np.ones(n), np.zeros(n), np.zeros(n), 5,
               np.array([0, 5], dtype=np.int64), *out)
-    st = mod.batch.stats
+    st = mod.batch_part.stats
     print(json.dumps({"file": mod.__file__, "hits": sum(st.cache_hits.values()),
                       "misses": sum(st.cache_misses.values()), "x": out[0][:, -1, 0].tolist()}))
 """)

@@ -13,8 +13,10 @@ else ``$XDG_CACHE_HOME/theorybench/kernels`` (``~/.cache/theorybench/kernels``).
 The generated kernel (d = 1, scalar iterate; notation of ``theorybench.declare``): no runtime dispatch in
 the step loop (the method's step, the family's gradient and the noise draw are inlined), the iterate and the
 local iterate are float64 scalars, hyperparameters are read once from one float vector with named slots
-(so a sweep over any of them is one call), ``prange`` over configurations (one configuration per thread:
-results do not depend on the thread count), the counter-based noise of ``theorybench.rng`` (client ``i``'s
+(so a sweep over any of them is one call), the configurations split in parts run on
+``numba.get_num_threads()`` threads by a thin Python driver (``batch``; the compiled ``batch_part`` runs a
+range of configurations without the GIL; one configuration per thread: results do not depend on the thread
+count; a ``prange`` wrapper cost ~1.8 s more compilation per kernel), the counter-based noise of ``theorybench.rng`` (client ``i``'s
 ``k``-th draw: stream ``i``, counter ``k``), client sampling of ``theorybench.sampling``, and the divergence
 rule ``theorybench.kernels.common.healthy`` (its source is copied in). A method's round-start pieces
 (``declare``: ``client_start``, ``round_start``) run after the round's client sample: each sampled client's
@@ -509,12 +511,28 @@ def trajectory(params, h, x0, seed, nscale, nm, target, rho, rounds, rec, out_x,
     st[3] = clipped / decisions if decisions > 0 else 0.0
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def batch(params, hyper, x0, seeds, nscale, nmask, target, rho, rounds, rec, out_x, out_loss, out_gn, out_stats):
-    """prange over configurations b; one configuration per thread."""
-    for b in prange(hyper.shape[0]):
+@njit(cache=True, nogil=True)
+def batch_part(lo, hi, params, hyper, x0, seeds, nscale, nmask, target, rho, rounds, rec, out_x, out_loss, out_gn,
+               out_stats):
+    """Configurations b = lo, ..., hi-1, one after another (without the GIL)."""
+    for b in range(lo, hi):
         trajectory(params[b], hyper[b], x0[b], seeds[b], nscale[b], nmask[b], target[b], rho[b], rounds, rec,
                    out_x[b], out_loss[b], out_gn[b], out_stats[b])
+
+
+def batch(params, hyper, x0, seeds, nscale, nmask, target, rho, rounds, rec, out_x, out_loss, out_gn, out_stats):
+    """Every configuration, in parts on numba.get_num_threads() threads; each configuration runs on one
+    thread, so the numbers do not depend on the thread count. (A thin Python driver instead of a prange
+    kernel: the parallel wrapper cost ~1.8 s of compilation per kernel.)"""
+    args = (params, hyper, x0, seeds, nscale, nmask, target, rho, rounds, rec, out_x, out_loss, out_gn, out_stats)
+    n = hyper.shape[0]
+    threads = min(get_num_threads(), n)
+    if threads <= 1:
+        batch_part(0, n, *args)
+        return
+    size = -(-n // (4 * threads))  # four parts per thread: runs that diverge early leave no thread idle long
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda lo: batch_part(lo, min(lo + size, n), *args), range(0, n, size)))
 '''
 
 
@@ -562,11 +580,12 @@ def module_text(method, family, noise_kind, stats="all", n_clients=0, n_par=0):
         roots.append(noise)
     order, consts, modules = _collect(roots)
     taken = {d.py_func.__name__ for d in order}
-    for own in ("_fill_nan1", "_observe1", "trajectory", "batch"):
+    for own in ("_fill_nan1", "_observe1", "trajectory", "batch", "batch_part", "ThreadPoolExecutor",
+                "get_num_threads"):
         if own in taken:
             raise TheoryBenchError(f"a piece is named {own!r}, a name the kernel template uses: rename it")
-    parts = ["import numpy as np"] + (["import math"] if "math" in modules else []) + [
-        "from numba import njit, prange", ""]
+    parts = ["from concurrent.futures import ThreadPoolExecutor", "", "import numpy as np"] + (
+        ["import math"] if "math" in modules else []) + ["from numba import get_num_threads, njit, prange", ""]
     parts += [f"{k} = {v}" for k, v in sorted(consts.items())]
     parts += ["", ""] + [_function_text(d) + "\n\n" for d in order]
     parts.append(_template(method, family, noise_kind, every, n_unroll, n_par))
