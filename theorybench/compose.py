@@ -673,8 +673,19 @@ def routed(alg, problems, backend):
 
 def pack_all(method, settings):
     """``pack`` for a list of settings at once: one column per hyperparameter (no per-configuration call)."""
+    from .runner import GridSettings
     h = np.empty((len(settings), len(method.params)))
     for k, p in enumerate(method.params):
+        if isinstance(settings, GridSettings):  # a sweep: each distinct value once, broadcast over the grid
+            _, vals = settings.values_of(p.name, p.default)
+            if any(v is None for v in vals):
+                raise TheoryBenchError(f"hyperparameter {p.name!r} of {method.name!r} has no value")
+            if p.kind == "choice":
+                codes = CHOICE_CODES[p.name] if p.name in CHOICE_CODES else {v: j for j, v in enumerate(p.choices)}
+                h[:, k] = settings.column(p.name, p.default, convert=codes.__getitem__, dtype=np.float64)
+            else:
+                h[:, k] = settings.column(p.name, p.default, convert=float, dtype=np.float64)
+            continue
         col = [st.get(p.name, p.default) for st in settings]
         if p.kind == "choice":
             codes = CHOICE_CODES[p.name] if p.name in CHOICE_CODES else {v: j for j, v in enumerate(p.choices)}
@@ -690,17 +701,10 @@ def plan_batch(alg, problems, settings, seeds, rounds, rec, x0s, targets, stats=
     configurations with the same (family, parameter shape, noise model); ``module.batch(*args)`` fills the
     output arrays at the end of ``args`` (configurations ``idx`` of the batch). The per-configuration work
     is done once per distinct problem object, so a sweep of 10^5 configurations plans in well under a second."""
+    from .runner import _distinct
     method = get_method(alg.name)
     n = len(problems)
-    uniq = {}      # id(problem) -> position among the distinct problems
-    objs = []
-    where = np.empty(n, dtype=np.int64)
-    for c, p in enumerate(problems):
-        u = uniq.get(id(p))
-        if u is None:
-            u = uniq[id(p)] = len(objs)
-            objs.append(p)
-        where[c] = u
+    objs, where = _distinct(problems)  # problems[c] is objs[where[c]]
     fams = [family_for(p) for p in objs]
     rows = [np.ascontiguousarray(f.rows(p), dtype=np.float64) for f, p in zip(fams, objs)]
     sigma = np.array([p.sigma for p in objs], dtype=np.float64)
@@ -709,7 +713,10 @@ def plan_batch(alg, problems, settings, seeds, rounds, rec, x0s, targets, stats=
                       for f, r in zip(fams, rows)])
     gkey = [(f.name, r.shape, p.noise_code) for f, r, p in zip(fams, rows, objs)]
     hyper_all = pack_all(method, settings)
-    x0_all = np.asarray([np.asarray(a, dtype=np.float64).reshape(-1)[0] for a in x0s], dtype=np.float64)
+    if x0s is None:  # each problem's own start
+        x0_all = np.asarray([np.asarray(p.x0, dtype=np.float64).reshape(-1)[0] for p in objs])[where]
+    else:
+        x0_all = np.asarray([np.asarray(a, dtype=np.float64).reshape(-1)[0] for a in x0s], dtype=np.float64)
     seeds_all = np.asarray(seeds, dtype=np.int64)
     targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
     rec = np.ascontiguousarray(rec, dtype=np.int64)

@@ -104,6 +104,12 @@ def max_work_default():
 def work_estimate(problems, settings, rounds):
     """The work of a batch in client steps: the sum over configurations of rounds x ``local_steps`` x
     the clients that step each round (``clients_per_round``, else all of the problem's clients)."""
+    if isinstance(settings, GridSettings):  # a sweep: by columns (exact below 2**53 client steps)
+        objs, where = _distinct(problems)
+        n_cl = np.asarray([p.n_clients for p in objs], dtype=np.float64)[where]
+        S = settings.column("clients_per_round", 0, dtype=np.float64)
+        I = settings.column("local_steps", 1, dtype=np.float64)
+        return int(rounds) * int(np.sum(I * np.where(S > 0, S, n_cl)))
     total = 0
     for p, st in zip(problems, settings):
         clients = st.get("clients_per_round", 0) or p.n_clients
@@ -146,6 +152,89 @@ def _record_rounds(record, rounds):
     return np.unique(np.concatenate([[0], r.reshape(-1).astype(np.int64), [rounds]]))
 
 
+class GridSettings:
+    """The validated settings of a sweep's configurations without one dict per configuration: ``base``
+    (the resolved fixed settings) with ``axes[j] = (name, validated values, axis position)`` varying over
+    the grid ``shape`` (C order, the last axis fastest). Behaves as a read-only list of dicts (``len``,
+    indexing, slicing, iteration build them on demand); :meth:`column` gives one setting for every
+    configuration as an array by broadcasting, so packing a sweep costs no Python per configuration."""
+
+    def __init__(self, base, axes, shape):
+        self.base, self.axes, self.shape = dict(base), list(axes), tuple(shape)
+        self.n = math.prod(self.shape)
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, c):
+        if isinstance(c, slice):
+            return [self[i] for i in range(*c.indices(self.n))]
+        c = int(c)
+        if c < 0:
+            c += self.n
+        if not 0 <= c < self.n:
+            raise IndexError(c)
+        out = dict(self.base)
+        if self.axes:
+            pos = np.unravel_index(c, self.shape)
+            for name, vals, ax in self.axes:
+                out[name] = vals[pos[ax]]
+        return out
+
+    def __iter__(self):
+        return (self[c] for c in range(self.n))
+
+    def values_of(self, name, default=None):
+        """``(axis position, values)`` when ``name`` varies along an axis, else ``(None, [value])``."""
+        for k, vals, ax in self.axes:
+            if k == name:
+                return ax, vals
+        return None, [self.base.get(name, default)]
+
+    def column(self, name, default=None, convert=None, dtype=None):
+        """``name`` for every configuration (``convert`` maps each distinct value first), shape ``(n,)``."""
+        ax, vals = self.values_of(name, default)
+        vals = [convert(v) for v in vals] if convert is not None else vals
+        small = np.asarray(vals, dtype=dtype)
+        if ax is None:
+            return np.full(self.n, small[0], dtype=small.dtype)
+        view = [1] * len(self.shape)
+        view[ax] = len(vals)
+        return np.broadcast_to(small.reshape(view), self.shape).reshape(-1)
+
+
+def setting_column(settings, name, default, dtype=None):
+    """One setting of every configuration as an array (:meth:`GridSettings.column`, else one per dict)."""
+    if isinstance(settings, GridSettings):
+        return settings.column(name, default, dtype=dtype)
+    return np.asarray([st.get(name, default) for st in settings], dtype=dtype)
+
+
+class GridProblems(list):
+    """The problems of a sweep's configurations (a list) that also knows them by index: ``distinct``
+    (each built once) and ``where[c]`` (configuration ``c``'s position in ``distinct``)."""
+
+    def __init__(self, distinct, where):
+        self.distinct = list(distinct)
+        self.where = np.asarray(where, dtype=np.int64)
+        super().__init__(self.distinct[i] for i in self.where.tolist())
+
+
+def _distinct(problems):
+    """``(distinct problem objects, where)`` with ``problems[c] is distinct[where[c]]``."""
+    if isinstance(problems, GridProblems):
+        return problems.distinct, problems.where
+    uniq, objs = {}, []
+    where = np.empty(len(problems), dtype=np.int64)
+    for c, p in enumerate(problems):
+        u = uniq.get(id(p))
+        if u is None:
+            u = uniq[id(p)] = len(objs)
+            objs.append(p)
+        where[c] = u
+    return objs, where
+
+
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
               backend="numba", executor=None, chunks=None, extra=None, max_memory=None):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
@@ -166,6 +255,7 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     """
     extra = {} if extra is None else extra
     if executor is not None:
+        settings = list(settings) if isinstance(settings, GridSettings) else settings
         out = _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
                                targets, backend)
     else:
@@ -188,18 +278,32 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
     if rec.min() < 0 or rec.max() > rounds:
         raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
     n = len(problems)
-    check_memory(n, rec.size, max((p.dim for p in problems), default=1), max_memory)
+    objs, where = _distinct(problems)
+    check_memory(n, rec.size, max((p.dim for p in objs), default=1), max_memory)
     if not (len(settings) == len(seeds) == n):
         raise ValueError("problems, settings and seeds must have the same length")
-    seeds = [check_seed(s) for s in seeds]  # int64 for the kernels: refused, never wrapped or truncated
-    for p, st in zip(problems, settings):
-        S = st.get("clients_per_round", 0)
-        if S and S > p.n_clients:
+    if isinstance(seeds, np.ndarray) and seeds.dtype == np.int64 and seeds.ndim == 1:
+        if (seeds < 0).any():  # int64 already: only the sign can be wrong
+            check_seed(int(seeds[np.flatnonzero(seeds < 0)[0]]))
+    else:
+        seeds = [check_seed(s) for s in seeds]  # int64 for the kernels: refused, never wrapped or truncated
+    if isinstance(settings, GridSettings):
+        S = settings.column("clients_per_round", 0)
+        cap = np.asarray([p.n_clients for p in objs])[where]
+        bad = np.flatnonzero((S != 0) & (S > cap)) if S.dtype != object else \
+            np.asarray([c for c in range(n) if S[c] and S[c] > cap[c]], dtype=np.int64)
+        if bad.size:
+            p, S = problems[bad[0]], S[bad[0]]
             raise TheoryBenchError(f"parameter 'clients_per_round' must be in [0, {p.n_clients}] for problem "
                                    f"{p.name!r} ({p.n_clients} clients), got {S}")
-    x0s = [p.x0 for p in problems] if x0s is None else x0s
+    else:
+        for p, st in zip(problems, settings):
+            S = st.get("clients_per_round", 0)
+            if S and S > p.n_clients:
+                raise TheoryBenchError(f"parameter 'clients_per_round' must be in [0, {p.n_clients}] for problem "
+                                       f"{p.name!r} ({p.n_clients} clients), got {S}")
     accepts = getattr(kmod, "accepts", _family_problem)
-    for p in problems:
+    for p in objs:
         if not accepts(p):
             from .algorithms import VARIANTS
             fits = sorted({a.name for vs in VARIANTS.values() for a in vs
@@ -210,6 +314,10 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
     if compose.routed(alg, problems, backend):  # a library method with declared pieces: its composed kernel
         return interruptible(compose.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
                              backend, extra)
+    # the other kernels take one dict, seed and start per configuration
+    settings = list(settings) if isinstance(settings, GridSettings) else settings
+    seeds = seeds.tolist() if isinstance(seeds, np.ndarray) else seeds
+    x0s = [p.x0 for p in problems] if x0s is None else x0s
     if hasattr(kmod, "run_batch_group"):
         return interruptible(kmod.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
                              backend, extra)
@@ -472,40 +580,52 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     dims = [f"problem_{k}" if (src == "p" and k in taken) else k for src, k in names] + ["seed"]
     if len(set(dims)) != len(dims):
         raise TheoryBenchError(f"sweep axes collide: {dims} (an axis is given twice, e.g. in grid and tied_grid)")
-    problems, settings, seed_of = [], [], []
-    cache = {}
-    for combo in itertools.product(*values, seed_list):
+    shape = tuple(len(v) for v in values) + (len(seed_list),)
+    # each distinct value is validated once per axis and each distinct problem built once: no Python work
+    # per configuration (a sweep of 10^5 configurations plans in milliseconds)
+    p_axes = [ax for ax, (src, _) in enumerate(names) if src in ("p", "t")]
+    distinct, by_key, p_index = [], {}, []
+    for combo in itertools.product(*(range(len(values[ax])) for ax in p_axes)):
         pset = dict(problem_settings or {})
-        hset = dict(fixed)
-        for (src, k), v in zip(names, combo[:-1]):
-            if src in ("p", "t"):
-                pset[k] = v
-            if src in ("a", "t"):
-                hset[k] = v
+        for ax, j in zip(p_axes, combo):
+            pset[names[ax][1]] = values[ax][j]
         key = tuple(sorted(pset.items()))
-        if key not in cache:
-            cache[key] = make_problem(problem, **pset)
-        problems.append(cache[key])
-        settings.append(alg.resolve(hset))
-        seed_of.append(combo[-1])
-    I_max = max(s.get("local_steps", 1) for s in settings)
+        if key not in by_key:
+            by_key[key] = len(distinct)
+            distinct.append(make_problem(problem, **pset))
+        p_index.append(by_key[key])
+    view = [len(values[ax]) if ax in p_axes else 1 for ax in range(len(shape))]
+    where = np.broadcast_to(np.asarray(p_index, dtype=np.int64).reshape(view), shape).reshape(-1)
+    problems = GridProblems(distinct, where)
+    base = alg.resolve(fixed)
+    hyper_axes = []
+    for ax, ((src, k), v) in enumerate(zip(names, values)):
+        if src in ("a", "t"):
+            hyper_axes.append((k, [alg.resolve({**fixed, k: x})[k] for x in v], ax))
+    settings = GridSettings(base, hyper_axes, shape)
+    seed_of = np.broadcast_to(np.asarray(seed_list, dtype=np.int64), shape).reshape(-1)
+    local = settings.column("local_steps", 1)
+    I_max = int(local.max())
     R = _rounds_from(rounds, steps, 1 if rounds is not None else I_max)
+    S = settings.column("clients_per_round", 0)
+    n_cl = np.asarray([p.n_clients for p in distinct])[where]
     check_work(work_estimate(problems, settings, R), max_work,
                f"{len(problems)} configurations x {R} rounds x up to {I_max} local steps x up to "
-               f"{max(st.get('clients_per_round', 0) or p.n_clients for p, st in zip(problems, settings))} clients")
+               f"{int(np.max(np.where(S.astype(bool), S, n_cl)))} clients")
     target = target if callable(target) else _check_target(target)
-    x0s = None if x0 is None else [_start(x0, p) for p in problems]
+    starts = None if x0 is None else [_start(x0, p) for p in distinct]
+    x0s = None if x0 is None else [starts[i] for i in where.tolist()]
     if record is None:
         record = sweep_record_schedule(R)
-    targets = [_check_target(target(p, st)) if callable(target) else target for p, st in zip(problems, settings)]
+    targets = [_check_target(target(p, st)) if callable(target) else target for p, st in zip(problems, settings)] \
+        if callable(target) else np.full(len(problems), target)
     extra = {}
     from .progress import sweep_executor
     executor = sweep_executor(alg, problems, _record_rounds(record, R).size, progress, executor, max_memory)
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
                                    extra=extra, max_memory=max_memory)
     names, s = s.names, np.asarray(s)
-    shape = tuple(len(v) for v in values) + (len(seed_list),)
-    steps_arr = np.stack([rec * st.get("local_steps", 1) for st in settings])
+    steps_arr = local[:, None] * rec
     coords = {d: v for d, v in zip(dims, values + [seed_list])}
     return SweepResult(problems[0].name, alg.name, tuple(dims), coords, rec,
                        steps_arr.reshape(shape + (rec.size,)), x.reshape(shape + x.shape[1:]),
