@@ -1,8 +1,10 @@
 """The Python cost of ``theorybench.sweep`` around the composed kernel: CELGC (``local-clip``) on
 ``episode-quartic``, R = 100, I = 8, ``record=[]``, one thread; ns per local step per configuration
-through ``sweep`` and through the kernel call alone (``compose.plan_batch`` then ``module.batch``) at
-widths 10 to 10^5 configurations. Usage: ``python benchmarks/bench_sweep_overhead.py [--profile W]
-[--save FILE.npz]`` (``--save`` writes the sweep's arrays, to compare two versions bit for bit)."""
+through ``sweep``, through the kernel call alone (``compose.plan_batch`` then ``module.batch``) and for
+NumPy vectorised over the configurations (``bench_episode_sweep.vectorised_numpy``, its own noise draws) at
+widths 10 to 10^5 configurations. A local step is one client's step of one trajectory (R * N * I per
+configuration, N = 2). Usage: ``python benchmarks/bench_sweep_overhead.py [--profile W]
+[--save FILE.npz] [--numpy]`` (``--save`` writes the sweep's arrays, to compare two versions bit for bit)."""
 import argparse
 import time
 
@@ -48,13 +50,24 @@ def kernel_only(tb, width, repeats):
     return best
 
 
+def numpy_vectorised(width):
+    from bench_episode_sweep import vectorised_numpy
+    etas, gammas, S = grid(width)
+    e, g = np.meshgrid(etas, gammas, indexing="ij")
+    e, g = np.repeat(e.reshape(-1), S), np.repeat(g.reshape(-1), S)
+    t = time.perf_counter()
+    vectorised_numpy("celgc", e, g, np.full(e.size, LOCAL), 1.0, ROUNDS)
+    return time.perf_counter() - t
+
+
 def main():
     import numba
     import theorybench as tb
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", type=int, default=0)
     ap.add_argument("--save", default="")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--numpy", action="store_true", help="time NumPy vectorised too (one run per width)")
     a = ap.parse_args()
     numba.set_num_threads(1)
     do_sweep(tb, 10)  # compile / load
@@ -70,9 +83,10 @@ def main():
                  **{"s_" + k: v for k, v in r.stats.items()})
         print(r.dims, {k: len(v) for k, v in r.coords.items()}, int(r.diverged.sum()), "diverged")
         return
-    print(f"{'width':>7} {'sweep ns/step':>14} {'kernel ns/step':>15} {'ratio':>6}")
+    print(f"{'width':>7} {'sweep ns/step':>14} {'kernel ns/step':>15} {'ratio':>6} {'numpy ns/step':>14}")
+    n_clients = tb.make_problem("episode-quartic").n_clients
     for w in WIDTHS:
-        steps = w * ROUNDS * LOCAL
+        steps = w * ROUNDS * LOCAL * n_clients
         reps = a.repeats if w < 100000 else max(1, a.repeats - 1)
         ts = []
         for _ in range(reps):
@@ -81,7 +95,9 @@ def main():
             ts.append(time.perf_counter() - t)
         k = kernel_only(tb, w, reps)
         s = min(ts)
-        print(f"{w:>7} {s / steps * 1e9:14.2f} {k / steps * 1e9:15.2f} {s / k:6.2f}", flush=True)
+        v = numpy_vectorised(w) if a.numpy else np.nan
+        print(f"{w:>7} {s / steps * 1e9:14.2f} {k / steps * 1e9:15.2f} {s / k:6.2f} {v / steps * 1e9:14.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

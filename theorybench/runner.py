@@ -162,6 +162,7 @@ class GridSettings:
     def __init__(self, base, axes, shape):
         self.base, self.axes, self.shape = dict(base), list(axes), tuple(shape)
         self.n = math.prod(self.shape)
+        self._columns = {}
 
     def __len__(self):
         return self.n
@@ -193,14 +194,20 @@ class GridSettings:
 
     def column(self, name, default=None, convert=None, dtype=None):
         """``name`` for every configuration (``convert`` maps each distinct value first), shape ``(n,)``."""
-        ax, vals = self.values_of(name, default)
-        vals = [convert(v) for v in vals] if convert is not None else vals
-        small = np.asarray(vals, dtype=dtype)
-        if ax is None:
-            return np.full(self.n, small[0], dtype=small.dtype)
-        view = [1] * len(self.shape)
-        view[ax] = len(vals)
-        return np.broadcast_to(small.reshape(view), self.shape).reshape(-1)
+        key = (name, default, convert, dtype)
+        col = self._columns.get(key)
+        if col is None:
+            ax, vals = self.values_of(name, default)
+            vals = [convert(v) for v in vals] if convert is not None else vals
+            small = np.asarray(vals, dtype=dtype)
+            if ax is None:
+                col = np.full(self.n, small[0], dtype=small.dtype)
+            else:
+                inner = math.prod(self.shape[ax + 1:])
+                col = np.tile(np.repeat(small, inner), self.n // (inner * len(vals)))
+            col.flags.writeable = False  # shared by every caller
+            self._columns[key] = col
+        return col
 
 
 def setting_column(settings, name, default, dtype=None):
@@ -594,8 +601,11 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
             by_key[key] = len(distinct)
             distinct.append(make_problem(problem, **pset))
         p_index.append(by_key[key])
-    view = [len(values[ax]) if ax in p_axes else 1 for ax in range(len(shape))]
-    where = np.broadcast_to(np.asarray(p_index, dtype=np.int64).reshape(view), shape).reshape(-1)
+    if len(distinct) == 1:
+        where = np.zeros(math.prod(shape), dtype=np.int64)
+    else:
+        view = [len(values[ax]) if ax in p_axes else 1 for ax in range(len(shape))]
+        where = np.broadcast_to(np.asarray(p_index, dtype=np.int64).reshape(view), shape).reshape(-1)
     problems = GridProblems(distinct, where)
     base = alg.resolve(fixed)
     hyper_axes = []
