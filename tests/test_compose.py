@@ -106,14 +106,27 @@ def test_composed_bit_identical_sampling_targets_and_noise_models(method, monkey
 @pytest.mark.parametrize("method", ["local-clip", "fedavg", "episode", "clipped-minibatch",
                                     "naive-parallel-clip", "episode++"])
 def test_composed_bit_identical_over_groups_of_client_counts(method, monkeypatch):
-    """Several kernel calls in one sweep (N = 2 and 4 written out client by client, N = 6 as a loop), with
-    and without client sampling."""
-    kw = dict(problem_grid={"N": [2, 4, 6]}, grid={"clients_per_round": [0, 1], "eta": [0.01, 0.2]}, seeds=2,
-              rounds=40, problem_settings={"H": 3.0})
-    a = tb.sweep("episode-quartic", method, **kw)
+    """Several kernel calls in one sweep (one per client count, all on the looped variant), and each client
+    count alone (N = 2 and 4 written out client by client, N = 6 as a loop), with and without client
+    sampling."""
+    kw = dict(grid={"clients_per_round": [0, 1], "eta": [0.01, 0.2]}, seeds=2, rounds=40)
+    a = tb.sweep("episode-quartic", method, problem_grid={"N": [2, 4, 6]}, problem_settings={"H": 3.0}, **kw)
+    alone = [tb.sweep("episode-quartic", method, problem_settings={"H": 3.0, "N": N}, **kw) for N in (2, 4, 6)]
     monkeypatch.delitem(declare.ROUTED, method)
-    b = tb.sweep("episode-quartic", method, **kw)
+    b = tb.sweep("episode-quartic", method, problem_grid={"N": [2, 4, 6]}, problem_settings={"H": 3.0}, **kw)
     _compare(a, b)
+    for N, r in zip((2, 4, 6), alone):
+        _compare(r, tb.sweep("episode-quartic", method, problem_settings={"H": 3.0, "N": N}, **kw))
+
+
+def test_a_sweep_over_client_counts_compiles_one_variant():
+    """EP-5 sweeps N: one looped kernel for all its client counts, not one unrolled variant per N."""
+    probs = [tb.make_problem("episode-quartic", N=N) for N in (1, 2, 3, 4, 8)]
+    alg = tb.get_algorithm("local-clip")
+    settings = [alg.resolve({})] * len(probs)
+    calls = compose.plan_batch(alg, probs, settings, [0] * len(probs), 5, np.array([0, 5]), None,
+                               np.zeros(len(probs)), "all", None)
+    assert len(calls) == 5 and len({id(mod) for mod, _, _ in calls}) == 1
 
 
 def test_cheap_statistics_mode_keeps_divergence_and_trace():
