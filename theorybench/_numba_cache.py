@@ -3,8 +3,9 @@
 Numba keys a cached kernel on its own source file only: after an edit of ``families.py`` or
 ``kernels/common.py`` a kernel in ``kernels/federated.py`` would load stale machine code. Here a
 kernel of this package is stamped with a hash of the sources of its own file and of every engine module
-that file imports, directly or through others (:func:`engine_closure`, read from the import statements,
-those inside functions included), so an edit of a piece a kernel uses recompiles it, and an edit
+that file imports at module level, directly or through others (:func:`engine_closure`, read from the import
+statements; compiled code can only read module globals), so an edit of a piece a kernel uses recompiles it,
+and an edit
 elsewhere (the CLI, reports, plotting, the testing API) does not. Installed before any kernel module is
 imported.
 
@@ -36,13 +37,13 @@ def _module_file(parts):
 
 
 def _imported_files(path):
-    """Engine files that the module at ``path`` imports (relative and absolute forms, anywhere in it)."""
+    """Engine files that the module at ``path`` imports at module level (relative and absolute forms)."""
     rel = os.path.relpath(path, ENGINE_DIR).split(os.sep)
     package = rel[:-1]  # the module's package, relative to the engine root
     with open(path, "rb") as fh:
         tree = ast.parse(fh.read(), filename=path)
     out = set()
-    for node in ast.walk(tree):
+    for node in _module_level(tree):
         targets = []
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -65,6 +66,20 @@ def _imported_files(path):
                     targets.append(_module_file(parts[1:]) if len(parts) > 1 else _module_file([]))
         out.update(t for t in targets if t)
     return out
+
+
+def _module_level(tree):
+    """The statements that run at import, nested blocks (if, try, with) included, function and class bodies
+    not: compiled code reads only module globals (Numba compiles no import statement), so the imports inside
+    Python functions cannot reach a kernel."""
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            todo.extend(getattr(node, field, []) or [])
 
 
 def engine_closure(path):
