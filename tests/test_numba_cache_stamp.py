@@ -47,12 +47,14 @@ def toy_engine(tmp_path, monkeypatch):
     (pkg / "sub").mkdir(parents=True)
     files = {
         "__init__.py": "",
-        "a.py": "from .b import f\nimport toypkg.d\n\ndef k():\n    from .sub.c import g\n    return f() + g()\n",
+        "a.py": ("from .b import f\nimport toypkg.d\ntry:\n    from .sub.c import g\nexcept ImportError:\n    g = None\n"
+                 "\n\ndef k():\n    from . import e  # inside a Python function: cannot reach compiled code\n"
+                 "    return f() + g()\n"),
         "b.py": "from . import e_unused_name_of_init\ndef f():\n    return 1\n",
         "sub/__init__.py": "",
         "sub/c.py": "from ..b import f\ndef g():\n    return 2\n",
         "d.py": "X = 3\n",
-        "e.py": "Y = 4  # imported by nobody\n",
+        "e.py": "Y = 4  # imported only inside a function\n",
     }
     for name, text in files.items():
         (pkg / name).write_text(text)
@@ -62,7 +64,7 @@ def toy_engine(tmp_path, monkeypatch):
     return pkg
 
 
-def test_closure_follows_relative_absolute_and_function_level_imports(toy_engine):
+def test_closure_follows_relative_absolute_and_nested_module_level_imports(toy_engine):
     closure = _rel(nc.engine_closure(str(toy_engine / "a.py")), str(toy_engine))
     # `from . import name` with no module `name`: the package's __init__ provides it
     assert closure == {"a.py", "b.py", "sub/c.py", "d.py", "__init__.py"}
