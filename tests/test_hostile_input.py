@@ -583,3 +583,18 @@ def test_cli_property(tmp_path, data):
         assert lines and "error:" in lines[-1], (argv, err)
         if lines[-1].startswith("theorybench: error:"):  # our refusals: one line (argparse adds its usage)
             assert sum("error:" in ln for ln in lines) == 1, (argv, err)
+
+
+def test_problem_constants_past_float64_refused_with_the_values():
+    """A problem parameter whose constants overflow while the problem is built (H = 1e308 on the EPISODE
+    quartic) is a clear error naming the value, not a LinAlgError from numpy.roots."""
+    with pytest.raises(TheoryBenchError, match=r"episode-quartic.*H=1e\+308"):
+        tb.make_problem("episode-quartic", H=1e308)
+    _refused(["run", "episode-quartic", "episode", "-p", "H=1e308", "--rounds", "5"], "H=1e+308")
+
+
+def test_output_path_ending_in_a_separator_is_a_folder(tmp_path):
+    out = str(tmp_path / "missing") + os.sep
+    _refused(["sweep", "two-client-quadratic", "local-clip", "-a", "eta=0.1,0.2", "--rounds", "3",
+              "--final-only", "--out", out], "--out", "is a directory")
+    assert not os.path.exists(out)
