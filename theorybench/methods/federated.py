@@ -117,18 +117,7 @@ def episode_step(y, g, G_i, G, clipped, eta, gamma, convention):
     """EPISODE local step on the direction ``d = g - G_{r,i} + G_r``: the round's decision ``clipped``;
     a clipped step is ``length d/|d|`` (length gamma, or eta gamma; none when d = 0), exactly ``-+length``
     for a finite d; otherwise ``y - eta d`` (the operations of ``kernels.common.step`` for d = 1)."""
-    d = g - G_i + G
-    if clipped:
-        n = abs(d)
-        if n == 0.0:
-            return y
-        length = gamma if convention == 0 else eta * gamma
-        if n < np.inf:
-            if d > 0.0:
-                return y - length
-            return y + length
-        return y - length * (d / n)
-    return y - eta * d
+    return clip_step1(y, g - G_i + G, clipped, eta, gamma, convention)
 
 
 EPISODE_METHOD = declare_method(Method(
