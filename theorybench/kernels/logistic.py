@@ -266,6 +266,20 @@ def exp_neg_abs_array(a):
 
 
 @njit(cache=True, inline="always")
+def _log_loss_from_margins(a, e, wt, n):
+    """``(log F, min_i a_i)`` from the margins ``a`` and ``e_i = exp(-|a_i|)``: F = sum_i wt log(1 + exp(-a_i))
+    in the stable form (``log1p(e)``, plus ``-a`` for a negative margin)."""
+    amin = np.inf
+    s = 0.0
+    for i in range(n):
+        ai = a[i]
+        amin = min(amin, ai)
+        ell = math.log1p(e[i]) if ai >= 0.0 else -ai + math.log1p(e[i])
+        s += wt * ell
+    return math.log(s), amin
+
+
+@njit(cache=True, inline="always")
 def evaluate_d2(x0, x1, w0, w1, need_loss, a, e, cb, ib, fb):
     """GD, logistic loss, one client, d = 2 (points ``(x0[i], x1[i])``, n = ``x0.size``): ``(ok, log F,
     g0, g1, amin, all_positive)``; ``ok`` False (nothing computed) unless w is finite and every margin is in
@@ -318,14 +332,7 @@ def evaluate_d2(x0, x1, w0, w1, need_loss, a, e, cb, ib, fb):
     logF = 0.0
     amin = np.nan
     if need_loss:
-        amin = np.inf
-        s = 0.0
-        for i in range(n):
-            ai = a[i]
-            amin = min(amin, ai)
-            ell = math.log1p(e[i]) if ai >= 0.0 else -ai + math.log1p(e[i])
-            s += wt * ell
-        logF = math.log(s)
+        logF, amin = _log_loss_from_margins(a, e, wt, n)
     return True, logF, g0, g1, amin, npos == n
 
 
@@ -382,14 +389,7 @@ def evaluate_soa(X, w, g, need_loss, a, e, cb, ib, fb):
     logF = 0.0
     amin = np.nan
     if need_loss:
-        amin = np.inf
-        s = 0.0
-        for i in range(n):
-            ai = a[i]
-            amin = min(amin, ai)
-            ell = math.log1p(e[i]) if ai >= 0.0 else -ai + math.log1p(e[i])
-            s += wt * ell
-        logF = math.log(s)
+        logF, amin = _log_loss_from_margins(a, e, wt, n)
     return True, logF, vn, amin, npos == n
 
 
