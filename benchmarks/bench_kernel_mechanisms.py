@@ -34,6 +34,9 @@ folder, each variant with its own empty Numba cache): the first-call compile tim
 the cache is warm (must not compile), and what happens after editing an unrelated engine file and after
 editing a function the kernel uses (``theorybench.rng.uniform01``, an edit that changes the numbers).
 
+Variant (A) was adopted as ``theorybench.compose``; its generator stays here as measured (self-contained,
+so the measurement can be repeated against the engine it compares with).
+
 Run: ``python benchmarks/bench_kernel_mechanisms.py [--quick] [--skip-cache-tests]``. Writes
 ``benchmarks/results/kernel_mechanisms.json`` (``--quick``: ``kernel_mechanisms_quick.json``).
 """
