@@ -19,7 +19,8 @@ KERNELS = {"federated": "theorybench.kernels.federated",
            "single": "theorybench.kernels.single",
            "logistic": "theorybench.kernels.logistic",
            "steepest": "theorybench.kernels.steepest",
-           "composed": "theorybench.compose"}  # declared methods (theorybench.declare), composed per combination
+           "composed": "theorybench.compose",  # declared methods (theorybench.declare), composed per combination
+           "vector": "theorybench.compose_vector"}  # vector-template methods (theorybench.declare_vector)
 # modules that declare algorithms (each calls register_algorithm on import); one per kernel family
 METHOD_MODULES = ("theorybench.methods.federated", "theorybench.methods.scaffold",
                   "theorybench.methods.localgdj",

@@ -122,13 +122,20 @@ def _function_text(disp):
     return f"@njit({', '.join(['cache=True'] + opts)})\n{ast.unparse(node)}"
 
 
-def _collect(roots):
+def _collect(roots, stubs=None):
     """Every ``@njit`` function reachable from ``roots`` through globals (dependencies first), the numeric
-    constants they read, and the modules (numpy, math) they name."""
+    constants they read, and the modules (numpy, math) they name. ``stubs``: a dict ``{name: dispatcher}``
+    of functions the caller writes itself (the vector template's oracle); the ones reached are put in
+    ``stubs["used"]`` (a set of names) instead of being copied."""
     funcs, order, consts, modules = {}, [], {}, set()
+    stubs = {} if stubs is None else stubs
+    stub_funcs = {d.py_func: n for n, d in stubs.items() if isinstance(d, Dispatcher)}
 
     def visit(disp):
         py = disp.py_func
+        if py in stub_funcs:
+            stubs.setdefault("used", set()).add(stub_funcs[py])
+            return
         name = py.__name__
         if name in funcs:
             if funcs[name] is not py:

@@ -394,8 +394,12 @@ def register_method(method, replace=False):
     and ``sweep`` then run it on every problem a declared family serves. A name already taken by another
     algorithm is refused unless ``replace=True`` (which may replace only a declared method)."""
     from .algorithms import ALGORITHMS, VARIANTS, Algorithm, register_algorithm
+    from .declare_vector import VectorMethod
+    if isinstance(method, VectorMethod):
+        return _register_vector_method(method, replace)
     if not isinstance(method, Method):
-        raise TheoryBenchError(f"register_method takes a theorybench.declare.Method, got {type(method).__name__}")
+        raise TheoryBenchError(f"register_method takes a theorybench.declare.Method or "
+                               f"theorybench.declare_vector.VectorMethod, got {type(method).__name__}")
     old = ALGORITHMS.get(method.name)
     if old is not None and not (replace and old.kernel == "composed"):
         raise TheoryBenchError(f"algorithm name {method.name!r} is taken ({old.kernel} kernel); choose another name"
@@ -407,6 +411,29 @@ def register_method(method, replace=False):
     register_algorithm(Algorithm(method.name, "composed", -1, method.params, method.doc or method.name,
                                  method.reference))
     return method
+
+
+VECTOR_METHODS: dict = {}  # name -> VectorMethod
+
+
+def _register_vector_method(method, replace):
+    """A vector-template method: the algorithm ``method.name`` on kernel ``vector``. A name another kernel
+    already runs (``gd``) gets this as a variant for the vector instances; a vector method of the same name
+    is replaced only with ``replace=True``."""
+    from .algorithms import VARIANTS, Algorithm, register_algorithm
+    old = [a for a in VARIANTS.get(method.name, []) if a.kernel == "vector"]
+    if old and VECTOR_METHODS.get(method.name) is not method and not replace:
+        raise TheoryBenchError(f"vector method name {method.name!r} is taken; choose another name or pass replace=True")
+    VECTOR_METHODS[method.name] = method
+    register_algorithm(Algorithm(method.name, "vector", -1, method.params, method.doc or method.name,
+                                 method.reference))
+    return method
+
+
+def get_vector_method(name):
+    if name not in VECTOR_METHODS:
+        raise unknown("vector method", name, VECTOR_METHODS)
+    return VECTOR_METHODS[name]
 
 
 def get_method(name):

@@ -52,6 +52,15 @@ def uniform01(seed, stream, counter):
 
 
 @njit(cache=True)
+def normal01(seed, stream, counter):
+    """A standard normal draw: Box-Muller on the uniforms at ``2 counter`` and ``2 counter + 1`` (the same
+    numbers as ``noise(NOISE_GAUSSIAN, 1.0, ...)``)."""
+    u1 = 1.0 - uniform01(seed, stream, 2 * counter)  # in (0, 1]
+    u2 = uniform01(seed, stream, 2 * counter + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(cache=True)
 def noise(kind, scale, seed, stream, counter):
     """One noise value of the model ``kind`` with scale ``sigma = scale``.
 

@@ -1,0 +1,315 @@
+"""Compose one specialised whole-trajectory kernel per (vector method, family, noise model, instance layout)
+from the declared pieces of ``theorybench.declare_vector``, with the mechanism of ``theorybench.compose``
+(generated source in the kernel cache folder, ``cache=True``; the file name is the sha256 of the text, so it
+changes exactly when a piece, something a piece uses, or this template changes).
+
+The generated module holds the pieces' source, the oracle of ``theorybench.oracle`` written for this
+family (``gradient(prob, x, out)`` calls the family's ``grad`` with the instance's arrays taken from the
+tuple ``prob`` by position, the noise model's piece inlined), ``trajectory`` (one configuration) and the
+thin thread driver ``batch`` over ``batch_part`` (one configuration per thread at a time: the numbers do
+not depend on the thread count). Nothing is evaluated on steps that are not recorded, except the target
+statistic when a target is set (``first_below_target`` needs every step) and the bound check of the
+divergence rule on x.
+
+Statistics per configuration: ``diverged_round`` (the first step that is not healthy, -1: never),
+``first_below_target`` (first step whose ``family.target_stat`` is ``<= target``, -1: never or no target),
+``max_abs_x`` (max over the steps run of max_j |x_j|), then the method's stats at the end. Traces: the
+family's stats and the method's stats on the record schedule."""
+import hashlib
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .atomic_io import atomic_write_text
+from .compose import _collect, _function_text, default_kernel_cache, pack_all
+from .declare_vector import VectorProblem, get_vector_family, piece_args
+from .errors import TheoryBenchError
+from .kernels.common import healthy, norm
+from . import oracle
+
+BASE_STATS = ("diverged_round", "first_below_target", "max_abs_x")
+_OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_fill_nan")
+_LOCK = threading.Lock()
+_LOADED, _BY_KEY = {}, {}
+
+
+def layout(problem):
+    """``(names, kinds)``: the instance's array names (sorted: their position in ``prob``) and for each
+    ``"f"`` (a number) or the array's dtype and rank (``"f2"``: float64 matrix, ``"i1"``: int64 vector)."""
+    names = tuple(sorted(problem.arrays))
+    kinds = tuple("f" if isinstance(problem.arrays[k], float) else
+                  f"{problem.arrays[k].dtype.kind}{problem.arrays[k].ndim}" for k in names)
+    return names, kinds
+
+
+def _call(fn, lead, arg_of):
+    return f"{fn.py_func.__name__}({', '.join(list(lead) + [arg_of(a) for a in piece_args(fn)[len(lead):]])})"
+
+
+def _oracle_text(family, noise_name, names, used):
+    pos = {k: j for j, k in enumerate(names)}
+    arr = lambda a: f"prob[{pos[a]}]"  # noqa: E731
+    grad = _call(family.grad, ("x", "out"), arr)
+    noise = "" if noise_name == "none" else \
+        "    " + _call(family.noises[noise_name], ("out", "seed", "stream", "counter"), arr) + "\n"
+    cgrad = None if family.client_grad is None else _call(family.client_grad, ("i", "x", "out"), arr)
+    defs = {"value": ("prob, x", "    return " + _call(family.value, ("x",), arr) + "\n"),
+            "gradient": ("prob, x, out", f"    {grad}\n"),
+            "stochastic_gradient": ("prob, x, out, seed, stream, counter", f"    {grad}\n{noise}")}
+    if cgrad is not None:
+        defs["client_gradient"] = ("prob, i, x, out", f"    {cgrad}\n")
+        defs["client_stochastic_gradient"] = ("prob, i, x, out, seed, stream, counter", f"    {cgrad}\n{noise}")
+    missing = sorted(set(used) - set(defs))
+    if missing:
+        raise TheoryBenchError(f"the method calls oracle.{missing[0]}, which family {family.name!r} does not provide "
+                               "(it declares no client_grad)")
+    return "".join(f'@njit(cache=True, inline="always")\ndef {k}({a}):\n{body}\n\n' for k, (a, body) in defs.items())
+
+
+def _int_param(method, name):
+    p = method.params[method.slots()[name]]
+    return p.kind in ("int", "choice")
+
+
+def _template(method, family, names, kinds):
+    pos = {k: j for j, k in enumerate(names)}
+    unpack = "".join(f"    hp_{p.name} = {'int(h[%d])' % k if _int_param(method, p.name) else 'h[%d]' % k}\n"
+                     for k, p in enumerate(method.params))
+    state = {s: f"sv_{s}" for s, _ in method.state}
+    fixed = {"x": "x", "t": "t", "seed": "seed", "prob": "prob", "n": "n", "d": "d"}
+
+    def arg(a):
+        if a in fixed:
+            return fixed[a]
+        if a in state:
+            return state[a]
+        if a in method.slots():
+            return f"hp_{a}"
+        return f"prob[{pos[a]}]"
+
+    def call(fn):
+        return f"{fn.py_func.__name__}({', '.join(arg(a) for a in piece_args(fn))})"
+
+    def dim(e):
+        return str(e) if isinstance(e, int) else ("d" if e == "d" else "n" if e == "n" else f"dims[{e!r}]")
+    alloc = "".join(f"    sv_{s} = np.zeros(({', '.join(dim(e) for e in shape)},))\n" for s, shape in method.state)
+    init = f"    {call(method.init)}\n" if method.init is not None else ""
+    fam_stats = [(s, _call(fn, ("x",), lambda a: f"prob[{pos[a]}]")) for s, fn in family.stats]
+    m_stats = [(s, call(fn)) for s, fn in method.stats]
+    rec_tr = "".join(f"                out_tr[p, {j}] = {c}\n" for j, (_, c) in enumerate(fam_stats + m_stats))
+    ts = family.target_stat
+    tval = {"grad_norm": "norm(gbuf)", "loss": "value(prob, x)"}.get(ts) or dict(fam_stats)[ts]
+    if ts == "grad_norm":
+        tval_code = "            gradient(prob, x, gbuf)\n            tv = norm(gbuf)\n"
+    else:
+        tval_code = f"            tv = {tval}\n"
+    finals = "".join(f"    st[{3 + j}] = {c}\n" for j, (_, c) in enumerate(m_stats))
+    return f'''
+
+@njit(cache=True)
+def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, out_gn, out_tr, st):
+    """One configuration of {method.name} on {family.name}."""
+    d = x0.shape[0]
+{unpack}    x = x0.copy()
+    gbuf = np.empty(d)
+{alloc}{init}    st[0] = -1.0
+    st[1] = -1.0
+    p = 0
+    xmax_before = np.inf
+    xmax = 0.0
+    for j in range(d):
+        xmax = max(xmax, abs(x[j]))
+    st[2] = xmax
+    for t in range(steps + 1):
+        if not (xmax < 1e150):
+            st[0] = t
+            break
+        recorded = p < rec.shape[0] and rec[p] == t
+        if recorded:
+            loss = value(prob, x)
+            gradient(prob, x, gbuf)
+            gn = norm(gbuf)
+            if not healthy(xmax, loss, gn, xmax_before if t > 0 else np.inf):
+                st[0] = t
+                break
+            out_loss[p] = loss
+            out_gn[p] = gn
+            for j in range(d):
+                out_x[p, j] = x[j]
+{rec_tr}            p += 1
+        if target > 0.0 and st[1] < 0.0:
+{tval_code}            if tv <= target:
+                st[1] = t
+        if t == steps:
+            break
+        xmax_before = max(xmax_before, xmax) if t > 0 else xmax
+        {call(method.step)}
+        xmax = 0.0
+        for j in range(d):
+            xmax = max(xmax, abs(x[j]))
+        if xmax > st[2]:
+            st[2] = xmax
+    while p < rec.shape[0]:
+        out_loss[p] = np.nan
+        out_gn[p] = np.nan
+        out_x[p, :] = np.nan
+        out_tr[p, :] = np.nan
+        p += 1
+{finals}
+
+@njit(cache=True, nogil=True)
+def batch_part(lo, hi, prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st):
+    """Configurations lo, ..., hi-1, one after another (without the GIL)."""
+    for b in range(lo, hi):
+        trajectory(prob, n, dims, hyper[b], x0[b], seeds[b], target[b], steps, rec, out_x[b], out_loss[b],
+                   out_gn[b], out_tr[b], out_st[b])
+
+
+def batch(prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st):
+    """Every configuration, in parts on numba.get_num_threads() threads (one configuration per thread)."""
+    args = (prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st)
+    m = hyper.shape[0]
+    threads = min(get_num_threads(), m)
+    if threads <= 1:
+        batch_part(0, m, *args)
+        return
+    size = -(-m // (4 * threads))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda lo: batch_part(lo, min(lo + size, m), *args), range(0, m, size)))
+'''
+
+
+def module_text(method, family, noise_name, names, kinds):
+    """``(module name, text)`` of the kernel for this combination (nothing written or compiled)."""
+    stubs = {k: getattr(oracle, k) for k in oracle.ORACLE_NAMES}
+    roots = [fn for _, fn in method.pieces()] + [family.value, family.grad, healthy, norm]
+    roots += [fn for _, fn in family.stats] + ([family.client_grad] if family.client_grad is not None else [])
+    roots += [family.noises[noise_name]] if noise_name != "none" else []
+    order, consts, modules = _collect(roots, stubs)
+    taken = {d.py_func.__name__ for d in order}
+    clash = sorted(taken & (set(_OWN) | set(oracle.ORACLE_NAMES)))
+    if clash:
+        raise TheoryBenchError(f"a piece is named {clash[0]!r}, a name the vector template or the oracle uses: "
+                               "rename it")
+    parts = ["from concurrent.futures import ThreadPoolExecutor", "", "import numpy as np"]
+    parts += (["import math"] if "math" in modules else []) + ["from numba import get_num_threads, njit", ""]
+    parts += [f"{k} = {v}" for k, v in sorted(consts.items())]
+    parts += ["", ""] + [_function_text(d) + "\n\n" for d in order]
+    parts.append(_oracle_text(family, noise_name, names, stubs.get("used", set())))
+    parts.append(f"# instance arrays (prob): {', '.join(f'{k} ({t})' for k, t in zip(names, kinds))}\n")
+    parts.append(_template(method, family, names, kinds))
+    body = "\n".join(parts)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    header = ("# Generated by theorybench.compose_vector; do not edit (the file name is the sha256 of the code "
+              f"below).\n# method {method.name!r}: {method.step.py_func.__module__}.{method.step.py_func.__qualname__}"
+              f"\n# family {family.name!r}, noise {noise_name!r}\n")
+    return f"tbv_{digest[:40]}", header + body
+
+
+def kernel(method, family, noise_name, names, kinds, cache_dir=None):
+    """The composed kernel module for this combination: generated, written once, imported."""
+    folder = Path(cache_dir) if cache_dir is not None else default_kernel_cache()
+    key = (id(method), id(family), noise_name, names, kinds, str(folder))
+    with _LOCK:
+        hit = _BY_KEY.get(key)
+        if hit is not None and hit[0] is method and hit[1] is family:
+            return hit[2]
+        name, text = module_text(method, family, noise_name, names, kinds)
+        mod = _LOADED.get(name)
+        if mod is None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"{name}.py"
+                if not path.exists() or path.read_text() != text:
+                    atomic_write_text(path, text)
+            except OSError as e:
+                raise TheoryBenchError(f"cannot write the kernel cache folder {str(folder)!r} ({e.strerror}); "
+                                       "set THEORYBENCH_KERNEL_CACHE to a writable folder") from None
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+            _LOADED[name] = mod
+        _BY_KEY[key] = (method, family, mod)  # the pieces stay alive while their ids are keys
+        return mod
+
+
+# ----------------------------------------------------------------------------------- the runner's side
+
+def accepts(problem):
+    """The vector template runs instances of a declared vector family."""
+    return isinstance(problem, VectorProblem)
+
+
+def _numba_dims(problem):
+    from numba import typed, types
+    dims = typed.Dict.empty(types.unicode_type, types.int64)
+    for k, v in problem.dims.items():
+        dims[k] = int(v)
+    return dims
+
+
+def stat_names(method):
+    return BASE_STATS + tuple(s for s, _ in method.stats)
+
+
+def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra, cache_dir=None):
+    """The runner's hook (``runner._run_batch``): one kernel call per distinct instance. Returns ``(rec, x,
+    loss, grad_norm, stats)``; ``extra`` gets ``traces`` (the family's and the method's statistics) and
+    ``stat_names``."""
+    from .declare import get_vector_method
+    from .runner import _distinct
+    method = get_vector_method(alg.name)
+    if backend != "numba":
+        raise TheoryBenchError(f"backend {backend!r} does not cover the vector-template method {alg.name!r}; use "
+                               "backend='numba'")
+    objs, where = _distinct(problems)
+    n, nrec = len(problems), np.asarray(rec).size
+    rec = np.ascontiguousarray(rec, dtype=np.int64)
+    fam0 = get_vector_family(objs[0].family_name)
+    tr_names = [s for s, _ in fam0.stats] + [s for s, _ in method.stats]
+    d = max(p.dim for p in objs)
+    out_x = np.full((n, nrec, d), np.nan)
+    out_loss = np.full((n, nrec), np.nan)
+    out_g = np.full((n, nrec), np.nan)
+    out_tr = np.full((n, nrec, len(tr_names)), np.nan)
+    out_s = np.zeros((n, len(BASE_STATS) + len(method.stats)))
+    hyper_all = pack_all(method, settings)
+    seeds_all = np.asarray(seeds, dtype=np.int64)
+    targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
+    for u, prob in enumerate(objs):
+        fam = get_vector_family(prob.family_name)
+        why = fam.misfit(prob) or method.misfit(prob)
+        if why:
+            raise TheoryBenchError(why)
+        if [s for s, _ in fam.stats] != [s for s, _ in fam0.stats]:
+            raise TheoryBenchError("a batch of the vector template takes instances of one family")
+        idx = np.flatnonzero(where == u) if len(objs) > 1 else np.arange(n)
+        names, kinds = layout(prob)
+        mod = kernel(method, fam, prob.noise, names, kinds, cache_dir)
+        if x0s is None:
+            x0 = np.broadcast_to(prob.x0, (idx.size, prob.dim))
+        else:
+            x0 = np.stack([np.asarray(x0s[c], dtype=np.float64).reshape(prob.dim) for c in idx])
+        whole = len(objs) == 1 and prob.dim == d
+        ox = out_x if whole else np.full((idx.size, nrec, prob.dim), np.nan)
+        ol, og = (out_loss, out_g) if whole else (np.full((idx.size, nrec), np.nan), np.full((idx.size, nrec), np.nan))
+        ot = out_tr if whole else np.full((idx.size, nrec, len(tr_names)), np.nan)
+        os_ = out_s if whole else np.zeros((idx.size, out_s.shape[1]))
+        mod.batch(tuple(prob.arrays[k] for k in names), int(prob.n_clients), _numba_dims(prob),
+                  np.ascontiguousarray(hyper_all[idx]), np.ascontiguousarray(x0), np.ascontiguousarray(seeds_all[idx]),
+                  np.ascontiguousarray(targets[idx], dtype=np.float64), int(rounds), rec, ox, ol, og, ot, os_)
+        if not whole:
+            out_x[idx, :, :prob.dim] = ox
+            out_loss[idx], out_g[idx], out_tr[idx], out_s[idx] = ol, og, ot, os_
+    extra["stat_names"] = stat_names(method)
+    extra["traces"] = {k: out_tr[:, :, j] for j, k in enumerate(tr_names)}
+    return rec, out_x, out_loss, out_g, out_s
+
+
+STAT_NAMES = BASE_STATS
+SLOTS = ()
+DEFAULTS = {}
