@@ -178,6 +178,50 @@ def _build_run_inputs(args):
     return pf, alg, pset, _pairs(args.a, "-a")
 
 
+def _run_seeds(args, pf, alg, pset, aset, x0):
+    """``run --seeds S``: the seeds SEED..SEED+S-1 as one sweep, recording only the start and the end."""
+    import numpy as np
+    from .report import dumps
+    from .runner import sweep
+    if args.seeds < 1:
+        raise TheoryBenchError(f"--seeds must be a positive number of seeds, got {args.seeds}")
+    if args.plot or args.sharpness is not None:
+        raise TheoryBenchError("--seeds reports final values only; --plot and --sharpness take one seed")
+    from .params import check_seed
+    check_seed(args.seed + args.seeds - 1, "--seed + --seeds - 1")
+    I = alg.resolve(aset).get("local_steps", 1)
+    R = args.rounds if args.rounds is not None else (args.steps // I if args.steps is not None and args.steps > 0
+                                                      and args.steps % I == 0 else None)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    sw = sweep(pf.name, alg.name, seeds=seeds, rounds=args.rounds, steps=args.steps, x0=x0, problem_settings=pset,
+               backend=args.backend, record=None if R is None else [0, R],
+               max_work=math.inf if args.allow_long else None, **aset)
+    xf = sw.x[..., -1, :]
+    finite = np.isfinite(xf).all(axis=-1)
+
+    def clean(a):
+        return [None if not np.isfinite(v) else float(v) for v in np.ravel(a)]
+    out = {"problem": pf.name, "problem_settings": pset, "algorithm": alg.name, "settings": alg.resolve(aset),
+           "seeds": seeds, "step": int(sw.steps.reshape(-1, sw.steps.shape[-1])[0, -1]),
+           "final": {"x": [clean(v) for v in xf], "loss": clean(sw.loss[..., -1]),
+                     "grad_norm": clean(sw.grad_norm[..., -1]),
+                     **{k: clean(v[..., -1]) for k, v in sw.traces.items()}},
+           "mean_final_x": clean(xf[finite].mean(axis=0)) if finite.any() else None,
+           "diverged": [bool(v) for v in np.ravel(sw.stats["diverged_round"] >= 0)],
+           "stats": {k: clean(v) for k, v in sw.stats.items()}}
+    if args.json:
+        print(dumps(out))
+        return 0
+    print(f"{pf.name} / {alg.name}  settings {out['settings']}  problem {pset}  seeds {seeds[0]}..{seeds[-1]}  "
+          f"step {out['step']}")
+    for s, v, f in list(zip(seeds, xf, out["final"]["loss"]))[:20]:
+        print(f"{s:>8} {np.array2string(v, precision=6):>30} {f if f is not None else float('nan'):>14.6g}")
+    if len(seeds) > 20:
+        print(f"     ... ({len(seeds) - 20} more seeds: --json gives all)")
+    print(f"mean final x over {int(finite.sum())} finite runs: {out['mean_final_x']}")
+    return 0
+
+
 def cmd_run(args):
     import numpy as np
     from .report import dumps
@@ -198,6 +242,8 @@ def cmd_run(args):
         from .params import check_output_file
         check_output_file(plot_path, "--plot", _figure_formats())
     _log_long_jobs()
+    if args.seeds != 1:
+        return _run_seeds(args, pf, alg, pset, aset, x0)
     record, prob = None, None
     if args.sharpness is not None:
         from .problem import make_problem
@@ -520,6 +566,9 @@ def build_parser():
         if name == "run":
             p.add_argument("--x0", help="start point, comma-separated")
             p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--seeds", type=int, default=1, metavar="S",
+                           help="run the seeds SEED, ..., SEED+S-1 and report every seed's final x and statistics "
+                                "and their mean (one kernel call)")
             p.add_argument("--json", action="store_true", help="print the result as JSON")
             p.add_argument("--plot", metavar="FILE", help="save a plot of x_r and |grad f(x_r)|")
             p.add_argument("--sharpness", type=int, metavar="K",

@@ -223,8 +223,8 @@ class VectorMethod:
                 raise TheoryBenchError(f"{owner}: hyperparameters must be theorybench.Param of kind float, int or "
                                        f"choice, got {p!r:.100}")
             if not p.name.isidentifier() or keyword.iskeyword(p.name) or p.name in FIXED or p.name in ORACLE_NAMES:
-                raise TheoryBenchError(f"{owner}: hyperparameter name {p.name!r} must be an identifier other than "
-                                       f"{', '.join(FIXED + ORACLE_NAMES)}")
+                raise TheoryBenchError(f"{owner}: hyperparameter name {p.name!r} must be an identifier and not one "
+                                       f"of the reserved names {', '.join(FIXED + ORACLE_NAMES)}")
         names = [p.name for p in self.params]
         state = []
         for s in self.state:

@@ -77,6 +77,7 @@ class RunResult:
             "final": {"x": clean(self.x[-1]), "loss": clean([self.loss[-1]])[0],
                       "grad_norm": clean([self.grad_norm[-1]])[0]},
             "stats": {k: float(v) for k, v in self.stats.items()},
+            **({"traces": {k: clean(v) for k, v in self.traces.items()}} if getattr(self, "traces", None) else {}),
         }
 
     def to_dataframe(self):

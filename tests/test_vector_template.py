@@ -1,0 +1,112 @@
+"""The vector template (theorybench.declare_vector, compose_vector): kernels against a plain NumPy
+reference written from the update, thread-count independence, the statistics, and clear errors for a
+method or family that does not fit an instance."""
+import json
+
+import numba
+import numpy as np
+import pytest
+
+import theorybench as tb
+from theorybench import cli
+from theorybench.declare_vector import VectorMethod
+from theorybench.errors import TheoryBenchError
+from theorybench.rng import normal01
+from tolerances import assert_trajectory_close, local_rel, nonexpansive_atol
+
+import vector_example  # noqa: F401  (registers the test family, instance and methods)
+
+
+def reference_sgd(prob, eta, seed, steps):
+    """x_{t+1} = x_t - eta (H (x_t - c) + sigma z_t), z_t[j] = normal01(seed, 0, t d + j)."""
+    H, c, sigma = prob.arrays["H"], prob.arrays["c"], prob.arrays["sigma"]
+    d = prob.dim
+    x = prob.x0.copy()
+    xs = [x.copy()]
+    for t in range(steps):
+        g = H @ (x - c)
+        if prob.noise != "none":
+            g = g + sigma * np.array([normal01(seed, 0, t * d + j) for j in range(d)])
+        x = x - eta * g
+        xs.append(x.copy())
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.3])
+def test_sgd_matches_reference(sigma):
+    prob = tb.make_problem("test-quad", d=4, kappa=10.0, sigma=sigma)
+    eta, T = 0.15, 60  # eta L = 1.5 <= 2: the one-step map is nonexpansive
+    res = tb.run(prob, "test-sgd", steps=T, seed=7, eta=eta, record=np.arange(T + 1))
+    ref = reference_sgd(prob, eta, 7, T)
+    assert_trajectory_close(res.x, ref, nonexpansive_atol(ref, local_rel(prob.dim)), "test-sgd vs reference")
+    vals = np.array([prob.value(x) for x in ref])
+    assert np.allclose(res.loss, vals, rtol=4 * local_rel(prob.dim ** 2), atol=0)
+    dist = np.array([np.sum((x - prob.arrays["c"]) ** 2) for x in ref])
+    assert np.allclose(res.traces["dist2"], dist, rtol=1e-12, atol=1e-300)
+    assert res.stats["steps_run"] == T and res.stats["diverged_round"] == -1
+
+
+def test_client_oracle_matches_full_gradient():
+    prob = tb.make_problem("test-quad", d=3)
+    a = tb.run(prob, "test-client-avg", steps=40, eta=0.1, record=np.arange(41))
+    b = tb.run(prob, "test-sgd", steps=40, eta=0.1, record=np.arange(41))
+    assert np.allclose(a.x, b.x, rtol=0, atol=1e-13)  # the clients' mean gradient is the gradient
+
+
+def test_bit_identical_across_thread_counts():
+    prob = tb.make_problem("test-quad", d=3, sigma=1.0)
+    outs = []
+    old = numba.get_num_threads()
+    try:
+        for k in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(k)
+            sw = tb.sweep(prob, "test-sgd", grid={"eta": [0.01, 0.05, 0.1]}, seeds=17, steps=50)
+            outs.append((sw.x.copy(), sw.loss.copy(), sw.traces["dist2"].copy()))
+    finally:
+        numba.set_num_threads(old)
+    for u, v in zip(outs[0], outs[1]):
+        assert np.array_equal(u, v, equal_nan=True)
+
+
+def test_divergence_and_target():
+    prob = tb.make_problem("test-quad", d=2, kappa=10.0)
+    res = tb.run(prob, "test-sgd", steps=2000, eta=0.5)  # eta L = 5: |1 - 5| = 4 per step, leaves 1e150
+    assert res.diverged and 0 < res.stats["diverged_round"] < 2000
+    assert np.isnan(res.loss[-1])
+    ok = tb.run(prob, "test-sgd", steps=500, eta=0.1, target=1e-6)
+    k = ok.stats["first_below_target"]
+    full = tb.run(prob, "test-sgd", steps=500, eta=0.1, record=np.arange(501))
+    first = int(np.argmax(full.traces["dist2"] <= 1e-6))
+    assert k == first > 0
+
+
+def test_method_reading_missing_array_is_refused():
+    with pytest.raises(TheoryBenchError, match=r"reads array\(s\) \['A'\].*does not have"):
+        tb.run(tb.make_problem("test-quad"), "test-reads-a", steps=3)
+
+
+def test_family_without_client_gradients_is_refused():
+    with pytest.raises(TheoryBenchError, match="client_gradient.*does not provide"):
+        tb.run(tb.make_problem("test-quad", single=1), "test-client-avg", steps=3)
+
+
+def test_declaration_errors_name_the_piece():
+    with pytest.raises(TheoryBenchError, match="step"):
+        VectorMethod("bad", (), lambda x: None)
+    with pytest.raises(TheoryBenchError, match="reserved"):
+        VectorMethod("bad", (tb.Param("seed", 0.1, "clash"),), vector_example.tsgd_step)
+    with pytest.raises(TheoryBenchError, match="shape entry"):
+        VectorMethod("bad", (), vector_example.tsgd_step, state=(("g", (0,)),))
+
+
+def test_cli_run_seeds_json(capsys):
+    assert cli.main(["run", "test-quad", "test-sgd", "-p", "sigma=0.5", "--steps", "30", "--seeds", "5",
+                     "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seeds"] == [0, 1, 2, 3, 4] and len(out["final"]["x"]) == 5 and out["step"] == 30
+    prob = tb.make_problem("test-quad", sigma=0.5)
+    for s in (0, 4):
+        ref = reference_sgd(prob, 0.05, s, 30)[-1]
+        assert np.allclose(out["final"]["x"][s], ref, rtol=0, atol=1e-12)
+    assert np.allclose(out["mean_final_x"], np.mean(out["final"]["x"], axis=0))
+    assert len(out["final"]["dist2"]) == 5
