@@ -12,7 +12,7 @@ from theorybench import cli
 from theorybench.declare_vector import VectorMethod
 from theorybench.errors import TheoryBenchError
 from theorybench.rng import normal01
-from tolerances import assert_trajectory_close, local_rel, nonexpansive_atol
+from tolerances import assert_trajectory_close, local_rel, nonexpansive_atol, trajectory_atol
 
 import vector_example  # noqa: F401  (registers the test family, instance and methods)
 
@@ -110,3 +110,35 @@ def test_cli_run_seeds_json(capsys):
         assert np.allclose(out["final"]["x"][s], ref, rtol=0, atol=1e-12)
     assert np.allclose(out["mean_final_x"], np.mean(out["final"]["x"], axis=0))
     assert len(out["final"]["dist2"]) == 5
+
+
+def test_readme_vector_method(tmp_path):
+    """The README's user-defined vector method, run from its text, against a NumPy reference."""
+    import pathlib
+    import re
+    import importlib.util
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "my-clipped-sgd" in b)
+    mod_path = tmp_path / "readme_vector_method.py"  # a file, so the pieces' source can be read
+    mod_path.write_text(block.replace('register_method(VectorMethod("my-clipped-sgd",',
+                                      'register_method(replace=True, method=VectorMethod("my-clipped-sgd",'))
+    spec = importlib.util.spec_from_file_location("readme_vector_method", mod_path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    prob = tb.make_problem("test-quad", d=3, sigma=2.0)
+    T, gamma, lam = 40, 0.1, 0.5
+    res = tb.run(prob, "my-clipped-sgd", steps=T, seed=3, gamma=gamma, lam=lam, record=np.arange(T + 1))
+    H, c, sigma, d = prob.arrays["H"], prob.arrays["c"], prob.arrays["sigma"], prob.dim
+    x, ref, gmin = prob.x0.copy(), [prob.x0.copy()], np.inf
+    for t in range(T):
+        g = H @ (x - c) + sigma * np.array([normal01(3, 0, t * d + j) for j in range(d)])
+        gmin = min(gmin, np.linalg.norm(g))
+        x = x - gamma * min(1.0, lam / np.linalg.norm(g)) * g
+        ref.append(x.copy())
+    ref = np.array(ref)
+    # per-step Lipschitz factor of x -> x - gamma min(1, lam/|g|) g with g = H (x - c) + z: at most
+    # max(1, gamma ||H||) for the unclipped branch, 1 + gamma lam ||H|| / |g| for the clipped one (the
+    # derivative of g/|g| is (I - u u^T)/|g|); |g| >= gmin along the reference
+    K = max(1.0, gamma * np.linalg.norm(H, 2)) + gamma * lam * np.linalg.norm(H, 2) / gmin
+    atol = [trajectory_atol(t + 1, local_rel(d), K, np.abs(ref[:t + 1]).max()) for t in range(T + 1)]
+    assert_trajectory_close(res.x, ref, atol, "README method", min_horizon=10)  # K > 1: the a-priori bound
+    assert np.all(np.isfinite(res.x)) and res.stats["diverged_round"] == -1  # is meaningful on the first steps
