@@ -1,1 +1,148 @@
-"""(being written: see the issue tracker.)"""
+"""Sketch-and-project for consistent linear systems (Gower, Richtarik, "Randomized iterative methods for
+linear systems", SIAM J. Matrix Anal. Appl. 36(4), 2015; arXiv 1506.03296), as a declared vector method.
+
+Each step draws a sketch S (m x q) and projects x onto {y : S^T A y = S^T b} in the B-norm::
+
+    x <- x - B^{-1} A^T S (S^T A B^{-1} A^T S)^+ S^T (A x - b)
+
+``sketch`` (a choice; draws from ``theorybench.rng`` with stream 0, so the same seed gives the same S on
+every thread count and in the NumPy reference ``tests/reference_sketch.py``):
+
+* ``kaczmarz``: S = e_i with p_i = ||a_i||^2 / ||A||_F^2 (u = uniform01(seed, 0, t), i the first index with
+  u < cum_rows[i]); with B = I the step is Kaczmarz's ``x -= (a_i.x - b_i) / ||a_i||^2 a_i``.
+* ``kaczmarz-uniform``: S = e_i with p_i = 1/m (i = floor(u m)).
+* ``coordinate``: S = e_i with the convenient probabilities a_i^T B^{-1} a_i / tr(A B^{-1} A^T) (cum_conv); on
+  a symmetric positive definite A with B = A this is randomized coordinate descent, p_i = A_ii / tr A and
+  ``x_i -= (a_i.x - b_i) / A_ii``. (With B = I it samples like ``kaczmarz``.)
+* ``block``: S = I_{:, R}, R = k = min(block_size, m) rows uniformly without replacement (a partial
+  Fisher-Yates shuffle of 0..m-1 with the uniforms at counters t k + j, j < k); the k x k system is solved
+  with the pseudo-inverse (np.linalg.pinv).
+* ``gaussian``: S ~ N(0, I_m), one column (normal01(seed, 0, t m + j), j < m).
+
+For a single row i the step is ``x -= (a_i.x - b_i) / (a_i^T B^{-1} a_i) B^{-1} a_i``, with the instance's
+arrays ``ABinv[i] = B^{-1} a_i`` and ``rowB[i] = a_i^T B^{-1} a_i`` (``problems/linear_systems.py``).
+"""
+import numpy as np
+from numba import njit
+
+from theorybench.declare import register_method
+from theorybench.declare_vector import VectorMethod
+from theorybench.params import Param
+from theorybench.rng import normal01, uniform01
+
+SKETCHES = ("kaczmarz", "kaczmarz-uniform", "coordinate", "block", "gaussian")
+KACZMARZ, UNIFORM, COORDINATE, BLOCK, GAUSSIAN = range(5)
+
+
+@njit(cache=True)
+def pick(cum, u):
+    """The first index i with u < cum[i] (binary search; cum increasing with cum[-1] = 1)."""
+    lo, hi = 0, cum.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if u < cum[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def row_step(x, i, A, b, ABinv, rowB):
+    """``x -= (a_i.x - b_i) / (a_i^T B^{-1} a_i) B^{-1} a_i`` (S = e_i)."""
+    n = x.shape[0]
+    r = -b[i]
+    for j in range(n):
+        r += A[i, j] * x[j]
+    c = r / rowB[i]
+    for j in range(n):
+        x[j] -= c * ABinv[i, j]
+
+
+@njit(cache=True)
+def block_step(x, t, seed, k, A, b, ABinv, perm):
+    """S = I_{:, R}, R: k rows without replacement; ``x -= B^{-1} A_R^T (A_R B^{-1} A_R^T)^+ (A_R x - b_R)``."""
+    m, n = A.shape
+    for j in range(m):
+        perm[j] = j
+    for j in range(k):
+        u = uniform01(seed, 0, t * k + j)
+        r = min(j + int(u * (m - j)), m - 1)
+        tmp = perm[j]
+        perm[j] = perm[r]
+        perm[r] = tmp
+    M = np.empty((k, k))
+    res = np.empty(k)
+    for a in range(k):
+        ia = int(perm[a])
+        s = -b[ia]
+        for j in range(n):
+            s += A[ia, j] * x[j]
+        res[a] = s
+        for c in range(k):
+            ic = int(perm[c])
+            s = 0.0
+            for j in range(n):
+                s += A[ia, j] * ABinv[ic, j]
+            M[a, c] = s
+    y = np.linalg.pinv(M) @ res
+    for a in range(k):
+        ia = int(perm[a])
+        for j in range(n):
+            x[j] -= y[a] * ABinv[ia, j]
+
+
+@njit(cache=True)
+def gaussian_step(x, t, seed, A, b, ABinv, sbuf, wbuf):
+    """S = s ~ N(0, I_m): w = B^{-1} A^T s, ``x -= w (s^T (A x - b)) / (s^T A w)``."""
+    m, n = A.shape
+    for j in range(n):
+        wbuf[j] = 0.0
+    r = 0.0
+    for i in range(m):
+        s = normal01(seed, 0, t * m + i)
+        sbuf[i] = s
+        ri = -b[i]
+        for j in range(n):
+            ri += A[i, j] * x[j]
+            wbuf[j] += s * ABinv[i, j]
+        r += s * ri
+    den = 0.0
+    for i in range(m):
+        ai = 0.0
+        for j in range(n):
+            ai += A[i, j] * wbuf[j]
+        den += sbuf[i] * ai
+    if den > 0.0:
+        c = r / den
+        for j in range(n):
+            x[j] -= c * wbuf[j]
+
+
+@njit(cache=True)
+def sketch_project_step(x, t, seed, A, b, ABinv, rowB, cum_rows, cum_conv, perm, sbuf, wbuf, sketch, block_size):
+    """One sketch-and-project step (module docstring); ``sketch`` is the index in SKETCHES."""
+    m = A.shape[0]
+    if sketch == KACZMARZ:
+        row_step(x, pick(cum_rows, uniform01(seed, 0, t)), A, b, ABinv, rowB)
+    elif sketch == UNIFORM:
+        row_step(x, min(int(uniform01(seed, 0, t) * m), m - 1), A, b, ABinv, rowB)
+    elif sketch == COORDINATE:
+        row_step(x, pick(cum_conv, uniform01(seed, 0, t)), A, b, ABinv, rowB)
+    elif sketch == BLOCK:
+        block_step(x, t, seed, min(block_size, m), A, b, ABinv, perm)
+    else:
+        gaussian_step(x, t, seed, A, b, ABinv, sbuf, wbuf)
+
+
+METHOD = register_method(VectorMethod(
+    "sketch-project",
+    (Param("sketch", "kaczmarz", "the random sketch S: kaczmarz (rows by ||a_i||^2), kaczmarz-uniform, coordinate "
+           "(rows by a_i^T B^{-1} a_i: A_ii / tr A when B = A), block (block_size rows without replacement), "
+           "gaussian (S ~ N(0, I_m))", kind="choice", choices=SKETCHES),
+     Param("block_size", 2, "rows per block of the block sketch (min(block_size, m) are used)", kind="int", low=1,
+           high=10_000)),
+    sketch_project_step,
+    state=(("perm", ("m",)), ("sbuf", ("m",)), ("wbuf", ("d",))),
+    doc="sketch-and-project x <- x - B^{-1} A^T S (S^T A B^{-1} A^T S)^+ S^T (A x - b)",
+    reference="Gower, Richtarik, SIMAX 36(4) 2015 (arXiv 1506.03296)"))
