@@ -49,6 +49,7 @@ from numba import njit
 
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorMethod
+from theorybench.errors import TheoryBenchError
 from theorybench.oracle import client_gradient
 from theorybench.params import Param
 from theorybench.rng import uniform01
@@ -136,6 +137,12 @@ def cq_omega(code, d, k, levels):
 
 def omega(compression, d, k=1, levels=1):
     """omega of the compressor named ``compression`` (``randk``, ``natural``, ``qsgd``) in dimension d."""
+    if compression not in COMPRESSORS:
+        raise TheoryBenchError(f"parameter 'compression' must be one of {', '.join(COMPRESSORS)}, got {compression!r}")
+    if compression == "randk" and not 1 <= int(k) <= int(d):
+        raise TheoryBenchError(f"parameter 'k' (rand-k) must be in [1, d = {int(d)}], got {k!r}")
+    if int(levels) < 1:
+        raise TheoryBenchError(f"parameter 'levels' must be a positive integer, got {levels!r}")
     return float(cq_omega(COMPRESSORS.index(compression), int(d), int(k), int(levels)))
 
 
