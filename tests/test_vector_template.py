@@ -142,3 +142,19 @@ def test_readme_vector_method(tmp_path):
     atol = [trajectory_atol(t + 1, local_rel(d), K, np.abs(ref[:t + 1]).max()) for t in range(T + 1)]
     assert_trajectory_close(res.x, ref, atol, "README method", min_horizon=10)  # K > 1: the a-priori bound
     assert np.all(np.isfinite(res.x)) and res.stats["diverged_round"] == -1  # is meaningful on the first steps
+
+
+def test_choice_is_its_index_even_under_an_engine_name():
+    """A vector method's choice arrives as the index in its own ``choices``, whatever its name (here
+    ``compressor``, whose engine codes belong to other kernels)."""
+    from numba import njit
+
+    @njit
+    def pick(x, compressor):
+        x[0] = float(compressor)
+
+    tb.declare.register_method(VectorMethod("test-choice", (tb.Param("compressor", "b", "which", kind="choice",
+                                                                     choices=("a", "b", "natural")),), pick),
+                               replace=True)
+    for j, v in enumerate(("a", "b", "natural")):
+        assert tb.run(tb.make_problem("test-quad"), "test-choice", steps=1, compressor=v).x[-1, 0] == j

@@ -678,24 +678,26 @@ def routed(alg, problems, backend):
     return all(p.name in names and accepts(p) for p in distinct)
 
 
-def pack_all(method, settings):
-    """``pack`` for a list of settings at once: one column per hyperparameter (no per-configuration call)."""
+def pack_all(method, settings, engine_codes=True):
+    """``pack`` for a list of settings at once: one column per hyperparameter (no per-configuration call).
+    ``engine_codes=False``: every choice as the index of its value in ``choices`` (the vector template)."""
     from .runner import GridSettings
     h = np.empty((len(settings), len(method.params)))
     for k, p in enumerate(method.params):
+        shared = engine_codes and p.name in CHOICE_CODES
         if isinstance(settings, GridSettings):  # a sweep: each distinct value once, broadcast over the grid
             _, vals = settings.values_of(p.name, p.default)
             if any(v is None for v in vals):
                 raise TheoryBenchError(f"hyperparameter {p.name!r} of {method.name!r} has no value")
             if p.kind == "choice":
-                codes = CHOICE_CODES[p.name] if p.name in CHOICE_CODES else {v: j for j, v in enumerate(p.choices)}
+                codes = CHOICE_CODES[p.name] if shared else {v: j for j, v in enumerate(p.choices)}
                 h[:, k] = settings.column(p.name, p.default, convert=codes.__getitem__, dtype=np.float64)
             else:
                 h[:, k] = settings.column(p.name, p.default, convert=float, dtype=np.float64)
             continue
         col = [st.get(p.name, p.default) for st in settings]
         if p.kind == "choice":
-            codes = CHOICE_CODES[p.name] if p.name in CHOICE_CODES else {v: j for j, v in enumerate(p.choices)}
+            codes = CHOICE_CODES[p.name] if shared else {v: j for j, v in enumerate(p.choices)}
             col = [codes[v] for v in col]
         if any(v is None for v in col):
             raise TheoryBenchError(f"hyperparameter {p.name!r} of {method.name!r} has no value")

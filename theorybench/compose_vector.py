@@ -277,7 +277,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     out_g = np.full((n, nrec), np.nan)
     out_tr = np.full((n, nrec, len(tr_names)), np.nan)
     out_s = np.zeros((n, len(BASE_STATS) + len(method.stats)))
-    hyper_all = pack_all(method, settings)
+    hyper_all = pack_all(method, settings, engine_codes=False)
     seeds_all = np.asarray(seeds, dtype=np.int64)
     targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
     for u, prob in enumerate(objs):
