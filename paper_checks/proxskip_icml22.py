@@ -102,17 +102,28 @@ def check_ps1(size="quick", control=False):
 
 
 def plot_ps1(curves):
+    """Left: E Psi_t / Psi_0 (solid) and (1 - zeta)^t (dashed) at gamma = 1/L; right: their ratio, every
+    (gamma, p) (the claim: below 1)."""
     from theorybench.plotting import new_figure
-    fig, axs = new_figure(ncols=1, width=5.5, height=3.6)
-    ax = axs[0][0]
+    fig, axs = new_figure(ncols=2, width=10.0, height=3.6)
+    ax, ax2 = axs[0][0], axs[0][1]
+    first = curves[0][0]
     for k, (g, p, z, rec, m) in enumerate(curves):
         c = f"C{k}"
-        ax.semilogy(rec, m, color=c, lw=1.2, label=f"gamma={g:g}/L, p={p:g}")
-        ax.semilogy(rec, (1.0 - z) ** rec, color=c, lw=0.9, ls="--")
+        if g == first:
+            ax.semilogy(rec, m, color=c, lw=1.2, label=f"p={p:g}")
+            ax.semilogy(rec, (1.0 - z) ** rec, color=c, lw=0.9, ls="--")
+        ok = rec > 0
+        ax2.semilogy(rec[ok], m[ok] / (1.0 - z) ** rec[ok], color=c, lw=1.0, label=f"gamma={g:g}/L, p={p:g}")
     ax.set_xlabel("step t")
     ax.set_ylabel(r"$E\,\Psi_t / \Psi_0$ (dashed: $(1-\zeta)^t$)")
-    ax.set_title("PS-1: Scaffnew's Lyapunov function")
+    ax.set_title(f"PS-1: Scaffnew, gamma = {first:g}/L")
     ax.legend(fontsize=7)
+    ax2.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax2.set_xlabel("step t")
+    ax2.set_ylabel(r"$E\,\Psi_t / ((1-\zeta)^t \Psi_0)$")
+    ax2.set_title("ratio to Theorem 3.6's bound (must stay below 1)")
+    ax2.legend(fontsize=6, ncol=2)
     return fig
 
 
