@@ -640,3 +640,16 @@ def test_bad_state_declarations_are_refused():
         declare.Method("bad", P, None)
     with pytest.raises(TheoryBenchError, match="client_end argument"):
         declare.Method("bad", P, None, client_end=fed.episode_pp_client_end, client_end_values=(("gb", "gm"),))
+
+
+def test_stats_option_selects_the_cheap_kernel():
+    """``stats=`` naming only cheap statistics: the same trajectory and divergence round, the others NaN."""
+    full = tb.sweep("episode-quartic", "local-clip", grid={"eta": [0.01, 0.1, 3.0]}, seeds=3, rounds=200)
+    cheap = tb.sweep("episode-quartic", "local-clip", grid={"eta": [0.01, 0.1, 3.0]}, seeds=3, rounds=200,
+                     stats=("diverged_round", "clipped_fraction"))
+    assert np.array_equal(full.x, cheap.x, equal_nan=True)
+    for k in ("diverged_round", "clipped_fraction", "max_abs_x"):
+        assert np.array_equal(full.stats[k], cheap.stats[k], equal_nan=True)
+    assert np.isnan(cheap.stats["min_grad_norm"]).all() and np.isfinite(full.stats["min_grad_norm"]).any()
+    with pytest.raises(TheoryBenchError, match="unknown statistic"):
+        tb.run("episode-quartic", "local-clip", rounds=3, stats=("min_gradnorm",))

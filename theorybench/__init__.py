@@ -23,6 +23,9 @@ try:  # the installed distribution's version (pyproject.toml), never a second co
 except _NotFound:  # a source tree that was never installed
     __version__ = "0+unknown"
 
+from .algorithms import _ensure_loaded  # noqa: E402
+_ensure_loaded()  # the method modules, last: they may use every name above (import theorybench as tb)
+
 __all__ = ["run", "sweep", "run_batch", "record_schedule", "make_problem", "problem_families",
            "register_problem", "Problem", "Constant", "Param", "ALGORITHMS", "get_algorithm",
            "TheoryBenchError", "explore", "__version__"]

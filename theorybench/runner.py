@@ -243,7 +243,7 @@ def _distinct(problems):
 
 
 def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=None, targets=None,
-              backend="numba", executor=None, chunks=None, extra=None, max_memory=None):
+              backend="numba", executor=None, chunks=None, extra=None, max_memory=None, stats="all"):
     """Run configuration ``c`` = (``problems[c]``, ``settings[c]`` (validated dict), ``seeds[c]``,
     ``x0s[c]``) for ``rounds`` rounds. ``targets[c]``: the gradient-norm level whose first crossing is
     recorded as the statistic ``first_below_target`` (default 0). Returns ``(rec_rounds, x, loss,
@@ -258,7 +258,10 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     seeds, rounds, rec, x0s, targets, backend, extra)`` returning the same tuple; its statistics are named
     by its ``STAT_NAMES``. extra: a dict that such a hook fills with ``traces`` (named per-record arrays
     beyond loss and grad_norm) and ``stat_names``. max_memory: bytes the recorded arrays may take (see
-    :func:`check_memory`); a larger batch is refused before it starts.
+    :func:`check_memory`); a larger batch is refused before it starts. stats: ``"all"`` or the names of the
+    running statistics needed (checked against the kernel's); a composed kernel then evaluates f and
+    ||grad f|| only where they are recorded or a requested statistic needs them (the others come back NaN;
+    see ``theorybench.compose``), the other kernels compute them all.
     """
     extra = {} if extra is None else extra
     if executor is not None:
@@ -267,7 +270,7 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
                                targets, backend)
     else:
         out = _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra,
-                         max_memory)
+                         max_memory, stats)
     alg = get_algorithm(algorithm)
     if problems and len(_variants(alg)) > 1:
         alg = algorithm_for(alg, problems[0])
@@ -275,11 +278,24 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     return out[:4] + (NamedStats(out[4], names),)
 
 
-def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra, max_memory):
+def _check_stats(stats, kmod):
+    if isinstance(stats, str):
+        if stats != "all":
+            raise TheoryBenchError(f"parameter 'stats' must be 'all' or a list of statistic names, got {stats!r}")
+        return
+    known = getattr(kmod, "STAT_NAMES", STAT_NAMES)
+    bad = sorted(set(stats) - set(known))
+    if bad:
+        raise TheoryBenchError(f"unknown statistic(s) {bad} in 'stats'; this kernel has {', '.join(known)}")
+
+
+def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra, max_memory,
+               stats="all"):
     alg = get_algorithm(algorithm)
     if problems and len(_variants(alg)) > 1:
         alg = algorithm_for(alg, problems[0])
     kmod = kernel_module(alg.kernel)
+    _check_stats(stats, kmod)
     rounds = _check_rounds(rounds)
     rec = record_schedule(rounds) if record is None else _record_rounds(record, rounds)
     if rec.min() < 0 or rec.max() > rounds:
@@ -320,7 +336,7 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
     from . import compose
     if compose.routed(alg, problems, backend):  # a library method with declared pieces: its composed kernel
         return interruptible(compose.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
-                             backend, extra)
+                             backend, extra, stats)
     # the other kernels take one dict, seed and start per configuration
     settings = list(settings) if isinstance(settings, GridSettings) else settings
     seeds = seeds.tolist() if isinstance(seeds, np.ndarray) else seeds
@@ -446,7 +462,7 @@ def _rounds_from(rounds, steps, local_steps):
 
 
 def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=None,
-        problem_settings=None, target=0.0, backend="numba", max_work=None, **hyper):
+        problem_settings=None, target=0.0, backend="numba", max_work=None, stats="all", **hyper):
     """One trajectory of ``algorithm`` on ``problem``.
 
     problem: a registered name (built with ``problem_settings``) or a :class:`Problem`;
@@ -454,6 +470,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     of ``local_steps`` steps each (or ``steps`` in total); x0: start (default: the problem's);
     seed: an integer in [0, 2**63 - 1]; max_work: the most client steps (rounds x local steps x clients)
     the run may take (default :data:`DEFAULT_MAX_WORK`; ``math.inf``: no limit), see :func:`check_work`.
+    stats: ``"all"`` or the running statistics needed (:func:`run_batch`).
     Ctrl-C stops :func:`run`, :func:`sweep` and :func:`run_batch` at once with ``KeyboardInterrupt``
     (:class:`theorybench.interrupt.Interrupted`); a compiled kernel then finishes in a background thread.
     """
@@ -470,7 +487,7 @@ def run(problem, algorithm, *, rounds=None, steps=None, x0=None, seed=0, record=
     target = _check_target(target)
     extra = {}
     rec, x, loss, g, s = run_batch(alg, [prob], [settings], [seed], R, [x0], record, [target], backend,
-                                   extra=extra)
+                                   extra=extra, stats=stats)
     names, s = s.names, np.asarray(s)
     return RunResult(prob.name, alg.name, settings, dict(prob.settings), int(seed), rec, rec * I,
                      x[0, :, :prob.dim], loss[0], g[0], dict(zip(names, s[0].tolist())),
@@ -535,7 +552,7 @@ def _check_target(target):
 
 def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, seeds=1, rounds=None,
           steps=None, x0=None, record=None, problem_settings=None, target=0.0, backend="numba", executor=None,
-          max_memory=None, max_work=None, progress=False, **fixed):
+          max_memory=None, max_work=None, progress=False, stats="all", **fixed):
     """A grid of runs with named axes, computed in parallel.
 
     grid: ``{hyperparameter: values}``; problem_grid: ``{problem parameter: values}`` (a problem axis
@@ -551,7 +568,8 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     sweep is refused before it starts; max_work: the most client steps (configurations x rounds x local
     steps x clients) it may take (default :data:`DEFAULT_MAX_WORK`; ``math.inf``: no limit), see
     :func:`check_work`; progress: a bar with elapsed time and ETA on stderr (``None``: when stderr is a
-    terminal; ``theorybench.progress``); fixed: hyperparameters held fixed (a name may not be an axis). Axes are in
+    terminal; ``theorybench.progress``); stats: ``"all"`` or the running statistics needed (a composed
+    kernel then skips f and ||grad f|| on unrecorded rounds, :func:`run_batch`); fixed: hyperparameters held fixed (a name may not be an axis). Axes are in
     the order problem_grid, tied_grid, grid, then ``seed``.
     """
     alg = get_algorithm(algorithm)
@@ -633,7 +651,7 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     from .progress import sweep_executor
     executor = sweep_executor(alg, problems, _record_rounds(record, R).size, progress, executor, max_memory)
     rec, x, loss, g, s = run_batch(alg, problems, settings, seed_of, R, x0s, record, targets, backend, executor,
-                                   extra=extra, max_memory=max_memory)
+                                   extra=extra, max_memory=max_memory, stats=stats)
     names, s = s.names, np.asarray(s)
     steps_arr = local[:, None] * rec
     coords = {d: v for d, v in zip(dims, values + [seed_list])}
