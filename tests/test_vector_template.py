@@ -158,3 +158,21 @@ def test_choice_is_its_index_even_under_an_engine_name():
                                replace=True)
     for j, v in enumerate(("a", "b", "natural")):
         assert tb.run(tb.make_problem("test-quad"), "test-choice", steps=1, compressor=v).x[-1, 0] == j
+
+
+def test_gradient_norm_statistics_on_request():
+    prob = tb.make_problem("test-quad", d=3)
+    T = 80
+    full = tb.run(prob, "test-sgd", steps=T, eta=0.1, record=np.arange(T + 1))
+    cheap = tb.run(prob, "test-sgd", steps=T, eta=0.1)
+    assert np.isnan(cheap.stats["min_grad_norm"])
+    st = tb.run(prob, "test-sgd", steps=T, eta=0.1, target=0.5,
+                stats=("min_grad_norm", "argmin_round", "grad_norm_sum", "first_average_below_target")).stats
+    gn = full.grad_norm
+    assert st["min_grad_norm"] == gn.min() and st["argmin_round"] == int(np.argmin(gn))
+    assert st["grad_norm_sum"] == pytest.approx(gn.sum(), rel=1e-14 * T)
+    avg = np.cumsum(gn) / np.arange(1, T + 2)
+    assert st["first_average_below_target"] == int(np.argmax(avg <= 0.5))
+    with pytest.raises(TheoryBenchError, match="unknown statistic"):
+        tb.run(prob, "test-sgd", steps=3, stats=("min_grad",))
+    assert tb.run(prob, "test-sgd", steps=5, stats=("steps_run",)).stats["steps_run"] == 5

@@ -278,12 +278,13 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     return out[:4] + (NamedStats(out[4], names),)
 
 
-def _check_stats(stats, kmod):
+def _check_stats(stats, kmod, alg):
     if isinstance(stats, str):
         if stats != "all":
             raise TheoryBenchError(f"parameter 'stats' must be 'all' or a list of statistic names, got {stats!r}")
         return
-    known = getattr(kmod, "STAT_NAMES", STAT_NAMES)
+    known = kmod.stat_names_for(alg) if hasattr(kmod, "stat_names_for") else getattr(kmod, "STAT_NAMES",
+                                                                                      STAT_NAMES)
     bad = sorted(set(stats) - set(known))
     if bad:
         raise TheoryBenchError(f"unknown statistic(s) {bad} in 'stats'; this kernel has {', '.join(known)}")
@@ -295,7 +296,7 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
     if problems and len(_variants(alg)) > 1:
         alg = algorithm_for(alg, problems[0])
     kmod = kernel_module(alg.kernel)
-    _check_stats(stats, kmod)
+    _check_stats(stats, kmod, alg)
     rounds = _check_rounds(rounds)
     rec = record_schedule(rounds) if record is None else _record_rounds(record, rounds)
     if rec.min() < 0 or rec.max() > rounds:
@@ -337,13 +338,18 @@ def _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, target
     if compose.routed(alg, problems, backend):  # a library method with declared pieces: its composed kernel
         return interruptible(compose.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
                              backend, extra, stats)
+    if getattr(kmod, "TAKES_GRIDS", False):  # a hook that takes the sweep's grids as they are (no per-config lists)
+        return interruptible(kmod.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
+                             backend, extra, stats=stats)
     # the other kernels take one dict, seed and start per configuration
     settings = list(settings) if isinstance(settings, GridSettings) else settings
     seeds = seeds.tolist() if isinstance(seeds, np.ndarray) else seeds
     x0s = [p.x0 for p in problems] if x0s is None else x0s
     if hasattr(kmod, "run_batch_group"):
+        import inspect
+        kw = {"stats": stats} if "stats" in inspect.signature(kmod.run_batch_group).parameters else {}
         return interruptible(kmod.run_batch_group, alg, problems, settings, seeds, rounds, rec, x0s, targets,
-                             backend, extra)
+                             backend, extra, **kw)
     dims = {p.dim for p in problems}
     d = max(dims)
     out_x = np.full((n, rec.size, d), np.nan)
