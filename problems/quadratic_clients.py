@@ -62,7 +62,7 @@ def qc_grad(x, out, Abar, xstar):
         out[j] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def qc_client_grad(i, x, out, A, c):
     """``grad f_i(x) = A_i (x - c_i)``."""
     d = x.shape[0]
@@ -73,7 +73,7 @@ def qc_client_grad(i, x, out, A, c):
         out[j] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def qc_gaussian(out, seed, stream, counter, sigma):
     """``out += z``, ``z ~ N(0, sigma^2 I_d)`` (draw ``counter`` of ``stream``: counters ``d k .. d k + d - 1``)."""
     d = out.shape[0]

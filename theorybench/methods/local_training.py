@@ -37,13 +37,13 @@ REFERENCE = ("Mishchenko, Malinovsky, Stich, Richtarik, ProxSkip: Yes! Local gra
              "communication acceleration! Finally!, ICML 2022, Algorithm 2 (Scaffnew), Theorem 3.6")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lt_gamma(gamma, L):
     """The stepsize: ``gamma``, or ``1/L`` when ``gamma = 0``."""
     return gamma if gamma > 0.0 else 1.0 / L
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lt_prob(p, L, mu):
     """The communication probability: ``p``, or ``1/sqrt(kappa) = sqrt(mu/L)`` when ``p = 0``."""
     return p if p > 0.0 else math.sqrt(mu / L)
@@ -61,7 +61,7 @@ def lt_init(x, xs, tmark, eps, xstar):
     _mark(x, 0, tmark, eps, xstar)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mark(x, t, tmark, eps, xstar):
     """Record the first ``t`` with ``||x - x*|| <= eps`` and the communications made by then."""
     if eps > 0.0 and tmark[0] < 0.0:
@@ -73,7 +73,7 @@ def _mark(x, t, tmark, eps, xstar):
             tmark[1] = tmark[2]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _local_steps(t, seed, prob, xs, hs, xh, gbuf, g):
     """``xhat_i = x_i - gamma (g_i(x_i) - h_i)`` for every client."""
     n, d = xs.shape
@@ -83,7 +83,7 @@ def _local_steps(t, seed, prob, xs, hs, xh, gbuf, g):
             xh[i, j] = xs[i, j] - g * (gbuf[j] - hs[i, j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar):
     """One step of Scaffnew (module docstring); ``tmark[2]`` counts the communications."""
     n, d = xs.shape
@@ -112,7 +112,7 @@ def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, m
     _mark(x, t + 1, tmark, eps, xstar)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def local_gd_random_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar):
     """One step of local GD with random communication (Scaffnew without h: ``hs`` stays 0)."""
     n, d = xs.shape
