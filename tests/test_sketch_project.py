@@ -12,7 +12,7 @@ import theorybench as tb
 from theorybench import cli
 from theorybench.declare_vector import VectorProblem
 from theorybench.errors import TheoryBenchError
-from theorybench.methods.sketch_project import SKETCHES, pick
+from theorybench.methods.sketch_project import SKETCHES, pick, psd_solve
 from problems import linear_systems as LS
 
 import reference_sketch
@@ -64,6 +64,21 @@ def test_block_larger_than_m_uses_every_row(general):
     """block_size > m: every row (S = I_m up to order): one step solves the full system."""
     res = tb.run(general, "sketch-project", steps=1, seed=0, sketch="block", block_size=1000)
     assert np.allclose(res.x[-1], general.arrays["xstar"], atol=1e-10)
+
+
+@pytest.mark.parametrize("k, rank", [(1, 1), (4, 4), (5, 3), (6, 1), (8, 8)])
+def test_psd_solve_gives_the_pseudo_inverse_step(k, rank):
+    """W = L L^T (L: k x rank): a solution of W y = r whose step L^T y equals the pseudo-inverse's (the block
+    step B^{-1} A_R^T y depends on y only through B^{-1/2} A_R^T y, i.e. L^T y here)."""
+    rs = np.random.default_rng(k * 10 + rank)
+    L = rs.standard_normal((k, rank))
+    W = L @ L.T
+    r = W @ rs.standard_normal(k)
+    y = np.empty(k)
+    psd_solve(W.copy(), r.copy(), y)
+    ref = np.linalg.pinv(W) @ r
+    scale = np.abs(L.T @ ref).max()
+    assert np.abs(L.T @ (y - ref)).max() <= 1e3 * k * tol.EPS * np.linalg.cond(L) ** 2 * scale
 
 
 # ------------------------------------------------------------------ sampling and exact E[Z]

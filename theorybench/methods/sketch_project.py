@@ -15,8 +15,9 @@ every thread count and in the NumPy reference ``tests/reference_sketch.py``):
   a symmetric positive definite A with B = A this is randomized coordinate descent, p_i = A_ii / tr A and
   ``x_i -= (a_i.x - b_i) / A_ii``. (With B = I it samples like ``kaczmarz``.)
 * ``block``: S = I_{:, R}, R = k = min(block_size, m) rows uniformly without replacement (a partial
-  Fisher-Yates shuffle of 0..m-1 with the uniforms at counters t k + j, j < k); the k x k system is solved
-  with the pseudo-inverse (np.linalg.pinv).
+  Fisher-Yates shuffle of 0..m-1 with the uniforms at counters t k + j, j < k); the k x k system
+  ``(S^T A B^{-1} A^T S) y = S^T (A x - b)`` is solved by Cholesky with diagonal pivoting (:func:`psd_solve`),
+  which gives the pseudo-inverse's step (the reference uses np.linalg.pinv).
 * ``gaussian``: S ~ N(0, I_m), one column (normal01(seed, 0, t m + j), j < m).
 
 For a single row i the step is ``x -= (a_i.x - b_i) / (a_i^T B^{-1} a_i) B^{-1} a_i``, with the instance's
@@ -60,8 +61,66 @@ def row_step(x, i, A, b, ABinv, rowB):
 
 
 @njit(cache=True)
+def psd_solve(W, r, y):
+    """A solution y of ``W y = r`` for a symmetric positive semidefinite k x k W and r in its range, by
+    Cholesky with diagonal pivoting that stops at pivots <= k eps max_i W_ii (W and r are overwritten).
+    Any solution gives the same sketch-and-project step as the pseudo-inverse's: two solutions differ by a
+    vector of null(A_R B^{-1} A_R^T) = null(B^{-1/2} A_R^T), which B^{-1} A_R^T sends to 0."""
+    k = W.shape[0]
+    piv = np.arange(k)
+    big = 0.0
+    for i in range(k):
+        big = max(big, W[i, i])
+    tol = k * 2.220446049250313e-16 * big
+    rank = 0
+    for j in range(k):
+        p, best = j, W[j, j]
+        for i in range(j + 1, k):
+            if W[i, i] > best:
+                p, best = i, W[i, i]
+        if not best > tol:
+            break
+        if p != j:
+            for c in range(k):
+                tmp = W[j, c]
+                W[j, c] = W[p, c]
+                W[p, c] = tmp
+            for a in range(j, k):
+                tmp = W[a, j]
+                W[a, j] = W[a, p]
+                W[a, p] = tmp
+            tmp = r[j]
+            r[j] = r[p]
+            r[p] = tmp
+            ti = piv[j]
+            piv[j] = piv[p]
+            piv[p] = ti
+        d = np.sqrt(W[j, j])
+        W[j, j] = d
+        for i in range(j + 1, k):
+            W[i, j] /= d
+        for a in range(j + 1, k):
+            for c in range(j + 1, k):
+                W[a, c] -= W[a, j] * W[c, j]
+        rank = j + 1
+    for i in range(rank):          # L z = r (z in r)
+        s = r[i]
+        for c in range(i):
+            s -= W[i, c] * r[c]
+        r[i] = s / W[i, i]
+    for i in range(rank - 1, -1, -1):  # L^T y = z
+        s = r[i]
+        for c in range(i + 1, rank):
+            s -= W[c, i] * r[c]
+        r[i] = s / W[i, i]
+    for i in range(k):
+        y[piv[i]] = r[i] if i < rank else 0.0
+
+
+@njit(cache=True)
 def block_step(x, t, seed, k, A, b, ABinv, perm):
-    """S = I_{:, R}, R: k rows without replacement; ``x -= B^{-1} A_R^T (A_R B^{-1} A_R^T)^+ (A_R x - b_R)``."""
+    """S = I_{:, R}, R: k rows without replacement; ``x -= B^{-1} A_R^T (A_R B^{-1} A_R^T)^+ (A_R x - b_R)``
+    (the k x k system solved by :func:`psd_solve`)."""
     m, n = A.shape
     for j in range(m):
         perm[j] = j
@@ -73,6 +132,7 @@ def block_step(x, t, seed, k, A, b, ABinv, perm):
         perm[r] = tmp
     M = np.empty((k, k))
     res = np.empty(k)
+    y = np.empty(k)
     for a in range(k):
         ia = int(perm[a])
         s = -b[ia]
@@ -85,7 +145,7 @@ def block_step(x, t, seed, k, A, b, ABinv, perm):
             for j in range(n):
                 s += A[ia, j] * ABinv[ic, j]
             M[a, c] = s
-    y = np.linalg.pinv(M) @ res
+    psd_solve(M, res, y)
     for a in range(k):
         ia = int(perm[a])
         for j in range(n):
