@@ -186,8 +186,11 @@ def plot_cp1(gls, oms, cur_g, dcur, nbm_g, nbm_w, fit_g, fit_w, control):
         ax.loglog(xs, np.maximum(ys, 1e-32), "o-", label=f"DCGD (slope {fit['slope']:.2f})")
         if np.all(ys > 0):
             ax.loglog(xs, ys[0] * xs / xs[0], "k:", lw=0.8, label="slope 1")
+        ax.set_xticks(xs)
+        ax.set_xticklabels([f"{v:g}" for v in xs], fontsize=7)
+        ax.minorticks_off()
         ax.set_xlabel(lab)
-        ax.set_ylabel(r"stationary $E\|x - x^\star\|^2$")
+        ax.set_ylabel(r"$E\|x - x^\star\|^2$, $t \geq T/2$")
         ax.legend(fontsize=7)
     axs[0][1].set_title(f"neighbourhood vs step (k = {CP1_K0})", fontsize=8)
     axs[0][2].set_title(f"neighbourhood vs omega (gamma L = {CP1_GL0:g})", fontsize=8)

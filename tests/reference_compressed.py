@@ -138,12 +138,13 @@ def dcgd(A, c, x0, steps, gamma, seed, name="randk", k=1, levels=1):
 
 def diana(A, c, x0, steps, gamma, alpha, seed, name="randk", k=1, levels=1, return_h=False):
     """DIANA (h_i^0 = 0): ``Delta_i = Q_i(grad f_i(x) - h_i)``, ``g_i = h_i + Delta_i``, ``h_i += alpha Delta_i``,
-    ``x <- x - gamma (1/n) sum_i g_i``. Returns every iterate (and the final shifts h if ``return_h``)."""
+    ``x <- x - gamma (1/n) sum_i g_i``. Returns every iterate (and the final shifts h if ``return_h``; every
+    step's shifts, shape ``(..., steps+1, n, d)``, if ``return_h == "all"``)."""
     n, d = c.shape
     seed = np.asarray(seed)
     x = np.broadcast_to(np.asarray(x0, dtype=np.float64), seed.shape + (d,)).copy()
     h = np.zeros(seed.shape + (n, d))
-    xs = [x.copy()]
+    xs, hs = [x.copy()], [h.copy()]
     for t in range(steps):
         g = quadratic_client_grads(A, c, x)
         acc = np.zeros_like(x)
@@ -153,5 +154,9 @@ def diana(A, c, x0, steps, gamma, alpha, seed, name="randk", k=1, levels=1, retu
             h[..., i, :] = h[..., i, :] + alpha * delta
         x = x - gamma * (acc / n)
         xs.append(x.copy())
+        if return_h == "all":
+            hs.append(h.copy())
     out = np.stack(xs, axis=-2)
+    if return_h == "all":
+        return out, np.stack(hs, axis=-3)
     return (out, h) if return_h else out

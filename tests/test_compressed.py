@@ -163,3 +163,23 @@ def test_bad_hyperparameters_named():
     assert not r.diverged
     with pytest.raises(TheoryBenchError, match="'compression'"):
         C.omega("topk", 5)
+
+
+@pytest.mark.parametrize("kappa,k", [(4.0, 1), (16.0, 3)])
+def test_diana_lyapunov_contracts_at_the_theorem_rate(kappa, k):
+    """The recalled theorem on this instance (a sanity check of its constants, not a proof): with alpha =
+    1/(omega + 1) and gamma = 1/((1 + 6 omega/n) L), the mean over 400 seeds of Psi_t = ||x_t - x*||^2 + (4 omega/(n
+    alpha)) gamma^2 (1/n) sum_i ||h_i,t - h_i*||^2 stays below (1 - min(gamma mu, alpha/2))^t Psi_0."""
+    prob = tb.make_problem("quadratic-clients", n=3, blocks=3, kappa=kappa, zeta=1.0, seed=1)
+    L, mu, n = prob.arrays["L"], prob.arrays["mu"], prob.n_clients
+    om = C.omega("randk", prob.dim, k)
+    g, a = C.diana_default_gamma(L, om, n), C.diana_default_alpha(om)
+    rho = C.diana_rate(L, mu, om, n)
+    steps = int(3.0 / rho)
+    xs, hs = ref.diana(prob.arrays["A"], prob.arrays["c"], prob.x0, steps, g, a, np.arange(400), "randk", k,
+                       return_h="all")
+    psi = ((xs - prob.arrays["xstar"]) ** 2).sum(axis=-1)
+    psi = psi + 4.0 * om / (n * a) * g * g * ((hs - prob.arrays["hstar"]) ** 2).sum(axis=(-2, -1)) / n
+    mean = psi.mean(axis=0)
+    bound = (1.0 - rho) ** np.arange(steps + 1) * mean[0]
+    assert np.all(mean[1:] <= bound[1:])
