@@ -6,8 +6,10 @@ the ``quadratic-clients`` instance (``problems/quadratic_clients.py``) with the 
 Notation: ``f_i`` mu-strongly convex and L-smooth (``L = max_i L_i``, ``mu = min_i mu_i``, ``kappa =
 L/mu``), stepsize gamma, communication probability p, ``Psi_t = sum_i ||x_i,t - x*||^2 + (gamma/p)^2 sum_i
 ||h_i,t - h_i*||^2`` and ``zeta = min(gamma mu, p^2)`` (Theorem 3.6: ``E Psi_t <= (1 - zeta)^t Psi_0`` for
-``0 < gamma <= 1/L``, ``0 < p <= 1``). The paper's statements were read from the ICML 2022 paper's
-Algorithm 2 and Theorem 3.6 (as the issue quotes them); the tolerances below are a priori choices.
+``0 < gamma <= 1/L``, ``0 < p <= 1``; the claims use exact gradients, where the theorem's noise term
+vanishes). Algorithm 2 and Theorem 3.6 are as the paper states them (the search corpus held no copy of the
+paper's text, so they were taken as quoted in this project's issue and from the paper as remembered); the
+tolerances below are a priori choices.
 """
 import math
 

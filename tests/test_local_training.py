@@ -211,3 +211,15 @@ def test_cli_run_json(capsys):
     st = d["stats"]
     assert st["communications"] >= 1 and st["first_iter_eps"] > 0 and 0 < st["first_comm_eps"] <= st["communications"]
     assert "psi" in st and d["algorithm"] == "scaffnew"
+
+
+def test_sweep_over_p_and_kappa():
+    """sweep: a grid over p and the instance's kappa, with seeds; each cell is the run of its settings."""
+    s = tb.sweep("quadratic-clients", "scaffnew", grid={"p": [0.2, 1.0]}, problem_grid={"kappa": [10.0, 40.0]},
+                 seeds=3, steps=200, eps=1e-3)
+    comms = np.asarray(s.stats["communications"])
+    assert comms.shape == (2, 2, 3)
+    assert np.all(comms[:, 1, :] == 200)  # p = 1: a communication every step
+    r = tb.run("quadratic-clients", "scaffnew", steps=200, seed=2, p=0.2, eps=1e-3, problem_settings={"kappa": 40.0})
+    assert comms[1, 0, 2] == r.stats["communications"]
+    assert np.asarray(s.stats["first_comm_eps"])[1, 0, 2] == r.stats["first_comm_eps"]
