@@ -43,11 +43,12 @@ _LOADED, _BY_KEY = {}, {}
 
 def layout(problem):
     """``(names, kinds)``: the instance's array names (sorted: their position in ``prob``) and for each
-    ``"f"`` (a number) or the array's dtype and rank (``"f2"``: float64 matrix, ``"i1"``: int64 vector)."""
+    ``"f"`` (a number) or the array's dtype and rank (``"f2"``: float64 matrix, ``"i1"``: int64 vector); then,
+    after the marker ``"|"``, the names of its sizes (sorted: their position in ``dims``)."""
     names = tuple(sorted(problem.arrays))
     kinds = tuple("f" if isinstance(problem.arrays[k], float) else
                   f"{problem.arrays[k].dtype.kind}{problem.arrays[k].ndim}" for k in names)
-    return names, kinds
+    return names, kinds + ("|",) + tuple(sorted(problem.dims))
 
 
 def _call(fn, lead, arg_of):
@@ -98,8 +99,10 @@ def _template(method, family, names, kinds, every=False):
     def call(fn):
         return f"{fn.py_func.__name__}({', '.join(arg(a) for a in piece_args(fn))})"
 
+    sizes = list(kinds[kinds.index("|") + 1:])
+
     def dim(e):
-        return str(e) if isinstance(e, int) else ("d" if e == "d" else "n" if e == "n" else f"dims[{e!r}]")
+        return str(e) if isinstance(e, int) else ("d" if e == "d" else "n" if e == "n" else f"dims[{sizes.index(e)}]")
     alloc = "".join(f"    sv_{s} = np.zeros(({', '.join(dim(e) for e in shape)},))\n" for s, shape in method.state)
     init = f"    {call(method.init)}\n" if method.init is not None else ""
     fam_stats = [(s, _call(fn, ("x",), lambda a: f"prob[{pos[a]}]")) for s, fn in family.stats]
@@ -214,7 +217,8 @@ def module_text(method, family, noise_name, names, kinds, every=False):
     parts += [f"{k} = {v}" for k, v in sorted(consts.items())]
     parts += ["", ""] + [_function_text(d) + "\n\n" for d in order]
     parts.append(_oracle_text(family, noise_name, names, stubs.get("used", set())))
-    parts.append(f"# instance arrays (prob): {', '.join(f'{k} ({t})' for k, t in zip(names, kinds))}\n")
+    parts.append(f"# instance arrays (prob): {', '.join(f'{k} ({t})' for k, t in zip(names, kinds))}; sizes (dims): "
+                 f"{', '.join(kinds[kinds.index('|') + 1:])}\n")
     parts.append(_template(method, family, names, kinds, every))
     body = "\n".join(parts)
     digest = hashlib.sha256(body.encode()).hexdigest()
@@ -260,12 +264,9 @@ def accepts(problem):
     return isinstance(problem, VectorProblem)
 
 
-def _numba_dims(problem):
-    from numba import typed, types
-    dims = typed.Dict.empty(types.unicode_type, types.int64)
-    for k, v in problem.dims.items():
-        dims[k] = int(v)
-    return dims
+def _dims(problem):
+    """The instance's sizes in the order of ``layout`` (an int64 array: ``dims[k]`` in the kernel)."""
+    return np.asarray([int(problem.dims[k]) for k in sorted(problem.dims)], dtype=np.int64)
 
 
 def stat_names(method):
@@ -325,7 +326,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         ol, og = (out_loss, out_g) if whole else (np.full((idx.size, nrec), np.nan), np.full((idx.size, nrec), np.nan))
         ot = out_tr if whole else np.full((idx.size, nrec, len(tr_names)), np.nan)
         os_ = out_s if whole else np.zeros((idx.size, out_s.shape[1]))
-        mod.batch(tuple(prob.arrays[k] for k in names), int(prob.n_clients), _numba_dims(prob),
+        mod.batch(tuple(prob.arrays[k] for k in names), int(prob.n_clients), _dims(prob),
                   np.ascontiguousarray(hyper_all[idx]), np.ascontiguousarray(x0), np.ascontiguousarray(seeds_all[idx]),
                   np.ascontiguousarray(targets[idx], dtype=np.float64), int(rounds), rec, ox, ol, og, ot, os_)
         if not whole:

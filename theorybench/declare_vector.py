@@ -45,6 +45,7 @@ the divergence rule ``kernels.common.healthy``), stop at T, else ``step``. A ste
 is not below 1e150 (or is NaN) ends the run as diverged at t + 1.
 """
 from dataclasses import dataclass, field
+import functools
 import inspect
 import keyword
 
@@ -61,8 +62,14 @@ FAMILY_LEADING = {"value": ("x",), "grad": ("x", "out"), "client_grad": ("i", "x
                   "noise": ("out", "seed", "stream", "counter"), "stat": ("x",)}
 
 
+@functools.lru_cache(maxsize=None)
+def _args_of(py_func):
+    return tuple(inspect.signature(py_func).parameters)
+
+
 def piece_args(fn):
-    return list(inspect.signature(fn.py_func).parameters)
+    """A piece's argument names (cached: the runner asks on every call)."""
+    return list(_args_of(fn.py_func))
 
 
 @dataclass
