@@ -172,7 +172,8 @@ def read_data(path):
     Param("sigma", 0.0, "noise: N(0, sigma^2 I_d) added to each stochastic gradient", low=0.0),
     Param("seed", 0, "seed of the rotations and the c_i", kind="int", low=0, high=2**63 - 1),
     Param("data", "", "an .npz file with A (n x d x d, symmetric positive definite) and c (n x d) instead of "
-          "the construction (empty: the construction)", kind="str"),
+          "the construction (empty: the construction; with a file, n, blocks, kappa, mu, spread, zeta and seed are "
+          "unused)", kind="str"),
 ], reference="Mishchenko, Malinovsky, Stich, Richtarik, ICML 2022 (ProxSkip), Section 5 / Appendix (quadratics)")
 def quadratic_clients(n, blocks, kappa, mu, spread, zeta, sigma, seed, data):
     """n heterogeneous quadratic clients ``f_i(x) = 1/2 (x - c_i)^T A_i (x - c_i)`` (module docstring):
