@@ -3,12 +3,13 @@
 ``sketch-project`` method.
 
 The paper's method (its "sketch-and-project" view): ``x_{k+1} = x_k - B^{-1} Z_k (x_k - x*)``,
-``Z = A^T S (S^T A B^{-1} A^T S)^+ S^T A``, S drawn i.i.d. each step. Its convergence theorem (Theorem 4.6
-of the arXiv version [recalled numbering]) states
+``Z = A^T S (S^T A B^{-1} A^T S)^+ S^T A``, S drawn i.i.d. each step. Its Section 4 (general convergence
+theory; theorem numbers recalled, not checked against the text: "norm of expectation", Thm 4.3, and
+"expectation of norm", Thm 4.6) states
 
 * the expected iterates exactly: ``E[x_k - x*] = (I - B^{-1} E[Z])^k (x_0 - x*)`` (SK-1), and
 * ``E ||x_k - x*||_B^2 <= rho^k ||x_0 - x*||_B^2`` with ``rho = 1 - lambda_min(B^{-1/2} E[Z] B^{-1/2})``
-  (SK-2); Section 7: randomized Kaczmarz with p_i = ||a_i||^2/||A||_F^2 has rho = 1 - lambda_min(A^T A) /
+  (SK-2); the special cases: randomized Kaczmarz with p_i = ||a_i||^2/||A||_F^2 has rho = 1 - lambda_min(A^T A) /
   ||A||_F^2 (Strohmer, Vershynin 2009), randomized coordinate descent on a positive definite A with B = A
   and p_i = A_ii / tr A has rho = 1 - lambda_min(A) / tr A.
 
@@ -76,8 +77,8 @@ def sk1_measure(size="quick"):
     return rows
 
 
-@PAPER.claim("SK-1", "Gower, Richtarik SIMAX 2015, Thm 4.6 [recalled numbering]: E[x_k - x*] = (I - B^-1 E[Z])^k "
-             "(x_0 - x*)",
+@PAPER.claim("SK-1", "Gower, Richtarik SIMAX 2015, Sec. 4, norm of expectation (Thm 4.3 [recalled numbering]): "
+             "E[x_k - x*] = (I - B^-1 E[Z])^k (x_0 - x*)",
              "For every sketch (Kaczmarz with importance and with uniform sampling, block of 2 rows, Gaussian, "
              "coordinate descent with B = A), the seed-average of x_k - x* agrees with (I - B^-1 E[Z])^k (x_0 - x*) "
              "within Monte-Carlo intervals at k = 1, 2, 5, 10, 20, 40 (every coordinate, Bonferroni over all "
@@ -155,8 +156,8 @@ def sk2_measure(size="quick"):
     return out
 
 
-@PAPER.claim("SK-2", "Gower, Richtarik SIMAX 2015, Thm 4.6 [recalled numbering] and Sec. 7 (Strohmer-Vershynin "
-             "rho for Kaczmarz, 1 - lambda_min(A)/tr A for coordinate descent)",
+@PAPER.claim("SK-2", "Gower, Richtarik SIMAX 2015, Sec. 4, expectation of norm (Thm 4.6 [recalled numbering]), and "
+             "its special cases (Strohmer-Vershynin rho for Kaczmarz, 1 - lambda_min(A)/tr A for coordinate descent)",
              "E ||x_k - x*||_B^2 <= rho^k ||x_0 - x*||_B^2 with rho = 1 - lambda_min(B^-1/2 E[Z] B^-1/2): the "
              "per-step contraction of the seed-average of ||x_k - x*||_B^2, fitted on k in [K/2, K] (K: rho^K = "
              "1e-3), is not above rho, and the seed-average stays below rho^k ||x_0 - x*||_B^2 at every recorded "

@@ -396,7 +396,7 @@ def _sqrtm(B):
 
 
 def rho(prob, EZ):
-    """``rho = 1 - lambda_min(B^{-1/2} E[Z] B^{-1/2})`` (Gower, Richtarik 2015, the rate of Theorem 4.6)."""
+    """``rho = 1 - lambda_min(B^{-1/2} E[Z] B^{-1/2})`` (Gower, Richtarik 2015, Sec. 4: the rate of the expected error)."""
     Bmh = np.linalg.inv(_sqrtm(prob.arrays["Bmat"]))
     return 1.0 - float(np.linalg.eigvalsh(Bmh @ EZ @ Bmh)[0])
 
