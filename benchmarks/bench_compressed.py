@@ -172,7 +172,7 @@ def main():
            "agreement_rel": agree, "final_dist_theorybench_max": float(np.linalg.norm(outs["theorybench"] - xs,
                                                                                        axis=1).max()),
            "jax": "skipped (import jax failed)" if jrun is None else "measured",
-           "machine": machine_info()}
+           "load_average_1_5_15min": list(os.getloadavg()), "machine": machine_info()}
     from theorybench.atomic_io import atomic_write_text
     RESULTS.mkdir(exist_ok=True)
     suffix = ("_quick" if args.quick else "") + (f"_{args.threads}threads" if args.threads != 1 else "")
