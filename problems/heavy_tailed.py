@@ -71,21 +71,21 @@ def student_draw(seed, stream, counter, nu):
     return 0.0
 
 
-@njit
+@njit(inline="always")
 def pareto_noise(out, seed, stream, counter, sigma, alpha):
     d = out.shape[0]
     for j in range(d):
         out[j] += sigma * pareto_draw(seed, stream, counter * d + j, alpha)
 
 
-@njit
+@njit(inline="always")
 def student_noise(out, seed, stream, counter, sigma, alpha):
     d = out.shape[0]
     for j in range(d):
         out[j] += sigma * student_draw(seed, stream, counter * d + j, alpha)
 
 
-@njit
+@njit(inline="always")
 def gaussian_noise(out, seed, stream, counter, sigma):
     d = out.shape[0]
     for j in range(d):
@@ -123,7 +123,7 @@ def quad_value(x, h, xstar):
     return v
 
 
-@njit
+@njit(inline="always")
 def quad_grad(x, out, h, xstar):
     for j in range(x.shape[0]):
         out[j] = h[j] * (x[j] - xstar[j])
@@ -138,7 +138,7 @@ def logcosh_value(x, w, xstar, s):
     return v
 
 
-@njit
+@njit(inline="always")
 def logcosh_grad(x, out, w, xstar, s):
     for j in range(x.shape[0]):
         out[j] = w[j] * s * np.tanh((x[j] - xstar[j]) / s)

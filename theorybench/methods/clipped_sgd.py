@@ -22,13 +22,13 @@ SCHEDULES = ("constant", "harmonic")
 REFERENCE = "Gorbunov, Danilova, Gasnikov, NeurIPS 2020; Sadiev et al., ICML 2023"
 
 
-@njit
+@njit(inline="always")
 def step_size(gamma, schedule, t):
     """``gamma_t``: gamma (schedule 0, constant) or gamma / (t + 1) (schedule 1, harmonic)."""
     return gamma if schedule == 0 else gamma / (t + 1.0)
 
 
-@njit
+@njit(inline="always")
 def sgd_step(x, t, seed, prob, g, gamma, schedule):
     stochastic_gradient(prob, x, g, seed, 0, t)
     s = step_size(gamma, schedule, t)
@@ -36,7 +36,7 @@ def sgd_step(x, t, seed, prob, g, gamma, schedule):
         x[j] -= s * g[j]
 
 
-@njit
+@njit(inline="always")
 def clipped_sgd_step(x, t, seed, prob, g, nclip, gamma, lam, schedule):
     stochastic_gradient(prob, x, g, seed, 0, t)
     nrm = 0.0
