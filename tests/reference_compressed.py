@@ -114,12 +114,23 @@ def exact_moments(name, v, k=1, levels=1):
 
 # ------------------------------------------------------------------ methods
 
-def quadratic_client_grads(A, c, x):
-    """``grad f_i(x) = A_i (x - c_i)`` for every client: shape ``(..., n, d)`` for x of shape ``(..., d)``."""
-    return np.einsum("ijk,...ik->...ij", A, x[..., None, :] - c)
+def quadratic_client_grads(A, c, x, sigma=0.0, seed=None, t=0):
+    """``grad f_i(x) = A_i (x - c_i)`` for every client: shape ``(..., n, d)`` for x of shape ``(..., d)``; with
+    ``sigma > 0`` plus client i's Gaussian draw t (stream i, coordinate j: the normal of counter ``t d + j``,
+    Box-Muller on the uniforms at twice that counter and the next)."""
+    g = np.einsum("ijk,...ik->...ij", A, x[..., None, :] - c)
+    if sigma > 0:
+        n, d = c.shape
+        sd = np.asarray(seed, dtype=np.uint64)[..., None, None]
+        st = np.arange(n, dtype=np.uint64)[:, None]
+        cnt = np.uint64(t * d) + np.arange(d, dtype=np.uint64)[None, :]
+        u1 = 1.0 - uniform01(np, sd, st, np.uint64(2) * cnt)
+        u2 = uniform01(np, sd, st, np.uint64(2) * cnt + np.uint64(1))
+        g = g + sigma * (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2))
+    return g
 
 
-def dcgd(A, c, x0, steps, gamma, seed, name="randk", k=1, levels=1):
+def dcgd(A, c, x0, steps, gamma, seed, name="randk", k=1, levels=1, sigma=0.0):
     """DCGD: ``x <- x - gamma (1/n) sum_i Q_i(grad f_i(x))``. Returns every iterate, shape ``(..., steps+1, d)``
     (seed's shape first)."""
     n, d = c.shape
@@ -127,7 +138,7 @@ def dcgd(A, c, x0, steps, gamma, seed, name="randk", k=1, levels=1):
     x = np.broadcast_to(np.asarray(x0, dtype=np.float64), seed.shape + (d,)).copy()
     xs = [x.copy()]
     for t in range(steps):
-        g = quadratic_client_grads(A, c, x)
+        g = quadratic_client_grads(A, c, x, sigma, seed, t)
         acc = np.zeros_like(x)
         for i in range(n):
             acc = acc + compress(name, g[..., i, :], draws(seed, n + i, t * d, d), k, levels)
@@ -136,7 +147,7 @@ def dcgd(A, c, x0, steps, gamma, seed, name="randk", k=1, levels=1):
     return np.stack(xs, axis=-2)
 
 
-def diana(A, c, x0, steps, gamma, alpha, seed, name="randk", k=1, levels=1, return_h=False):
+def diana(A, c, x0, steps, gamma, alpha, seed, name="randk", k=1, levels=1, return_h=False, sigma=0.0):
     """DIANA (h_i^0 = 0): ``Delta_i = Q_i(grad f_i(x) - h_i)``, ``g_i = h_i + Delta_i``, ``h_i += alpha Delta_i``,
     ``x <- x - gamma (1/n) sum_i g_i``. Returns every iterate (and the final shifts h if ``return_h``; every
     step's shifts, shape ``(..., steps+1, n, d)``, if ``return_h == "all"``)."""
@@ -146,7 +157,7 @@ def diana(A, c, x0, steps, gamma, alpha, seed, name="randk", k=1, levels=1, retu
     h = np.zeros(seed.shape + (n, d))
     xs, hs = [x.copy()], [h.copy()]
     for t in range(steps):
-        g = quadratic_client_grads(A, c, x)
+        g = quadratic_client_grads(A, c, x, sigma, seed, t)
         acc = np.zeros_like(x)
         for i in range(n):
             delta = compress(name, g[..., i, :] - h[..., i, :], draws(seed, n + i, t * d, d), k, levels)

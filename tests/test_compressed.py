@@ -183,3 +183,22 @@ def test_diana_lyapunov_contracts_at_the_theorem_rate(kappa, k):
     mean = psi.mean(axis=0)
     bound = (1.0 - rho) ** np.arange(steps + 1) * mean[0]
     assert np.all(mean[1:] <= bound[1:])
+
+
+@pytest.mark.parametrize("method", ["dcgd", "diana"])
+def test_methods_with_gradient_noise_match_reference(method):
+    """On an instance with Gaussian gradient noise (sigma > 0) the methods add client i's draw t (stream i) before
+    compressing (stream n + i): the same numbers as the reference."""
+    prob = tb.make_problem("quadratic-clients", **PROB, sigma=0.3)
+    A, c = prob.arrays["A"], prob.arrays["c"]
+    steps, seeds = 80, np.array([3, 4])
+    hyper = {"gamma": 0.02, "compression": "natural", **({"alpha": 0.25} if method == "diana" else {})}
+    for s in seeds:
+        r = tb.run(prob, method, steps=steps, seed=int(s), record=list(range(steps + 1)), **hyper)
+        if method == "diana":
+            xs = ref.diana(A, c, prob.x0, steps, 0.02, 0.25, s, "natural", sigma=0.3)
+        else:
+            xs = ref.dcgd(A, c, prob.x0, steps, 0.02, s, "natural", sigma=0.3)
+        np.testing.assert_allclose(r.x, xs, rtol=1e-9, atol=1e-12)
+    exact = tb.run(tb.make_problem("quadratic-clients", **PROB), method, steps=steps, seed=int(seeds[-1]), **hyper)
+    assert not np.allclose(exact.x[-1], r.x[-1])  # the noise changed the run

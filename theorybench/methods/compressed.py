@@ -40,7 +40,9 @@ clients' common smoothness constant ``max_i L_i``, sets the default step):
   ``tests/test_compressed.py`` checks the contraction of Psi at this rate numerically on two instances, and
   both defaults stay hyperparameters.]
 
-Both report the step and alpha they used as the statistics ``gamma_used`` and ``alpha_used``.
+Gradients: ``grad f_i(x)`` plus the instance's noise model (``theorybench.oracle.client_stochastic_gradient``:
+client i's draw t on stream i; exact gradients on an instance without noise). Both report the step and alpha
+they used as the statistics ``gamma_used`` and ``alpha_used``.
 Hyperparameters: ``gamma`` (0: the default above), ``alpha`` (DIANA; 0: ``1/(omega + 1)``),
 ``compression`` (``randk``, ``natural``, ``qsgd``), ``k`` (rand-k, ``1 <= k <= d``), ``levels`` (QSGD's s).
 """
@@ -52,7 +54,7 @@ from numba import njit
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorMethod
 from theorybench.errors import TheoryBenchError
-from theorybench.oracle import client_gradient
+from theorybench.oracle import client_stochastic_gradient
 from theorybench.params import Param
 from theorybench.rng import uniform01
 
@@ -188,11 +190,12 @@ def dcgd_init(n, d, L, par, gamma, compression, k, levels):
 
 @njit(cache=True)
 def dcgd_step(x, t, seed, prob, n, d, gi, qi, acc, par, compression, k, levels):
-    """``x <- x - gamma (1/n) sum_i Q_i(grad f_i(x))`` (compression t of client i: stream n + i)."""
+    """``x <- x - gamma (1/n) sum_i Q_i(g_i)``, ``g_i`` = grad f_i(x) (+ the instance's noise, stream i, draw t);
+    compression t of client i: stream n + i."""
     for j in range(d):
         acc[j] = 0.0
     for i in range(n):
-        client_gradient(prob, i, x, gi)
+        client_stochastic_gradient(prob, i, x, gi, seed, i, t)
         cq_compress(compression, gi, qi, k, levels, seed, n + i, t * d)
         for j in range(d):
             acc[j] += qi[j]
@@ -218,7 +221,7 @@ def diana_step(x, t, seed, prob, n, d, h, gi, qi, acc, par, compression, k, leve
         acc[j] = 0.0
     a = par[1]
     for i in range(n):
-        client_gradient(prob, i, x, gi)
+        client_stochastic_gradient(prob, i, x, gi, seed, i, t)
         for j in range(d):
             gi[j] -= h[i, j]
         cq_compress(compression, gi, qi, k, levels, seed, n + i, t * d)
