@@ -145,6 +145,19 @@ def test_gaussian_expected_Z():
     assert np.all(np.abs(mc - W) <= 5 * se + 1e-12)
 
 
+@pytest.mark.parametrize("which", ["general", "pd"])
+def test_gaussian_expected_Z_against_sampled_sketches(which, general, pd):
+    """E[Z] of the Gaussian sketch (B = I and B = A) against the mean of Z = A^T s s^T A / (s^T A B^-1 A^T s)
+    over 2 10^5 draws s ~ N(0, I_m), within 5 standard errors per entry."""
+    prob = general if which == "general" else pd
+    A, Binv = prob.arrays["A"], prob.arrays["Binv"]
+    s = np.random.default_rng(3).standard_normal((200_000, A.shape[0]))
+    xi = s @ A                                            # rows: (A^T s)^T
+    Z = xi[:, :, None] * xi[:, None, :] / np.einsum("ci,ij,cj->c", xi, Binv, xi)[:, None, None]
+    mc, se = Z.mean(axis=0), Z.std(axis=0) / math.sqrt(s.shape[0])
+    assert np.all(np.abs(mc - LS.expected_Z(prob, "gaussian")) <= 5 * se + 1e-12)
+
+
 def test_rho_closed_forms(general, pd):
     """Strohmer-Vershynin for Kaczmarz (B = I) and 1 - lambda_min(A)/tr A for coordinate descent (B = A)."""
     A = general.arrays["A"]
