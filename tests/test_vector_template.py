@@ -176,3 +176,57 @@ def test_gradient_norm_statistics_on_request():
     with pytest.raises(TheoryBenchError, match="unknown statistic"):
         tb.run(prob, "test-sgd", steps=3, stats=("min_grad",))
     assert tb.run(prob, "test-sgd", steps=5, stats=("steps_run",)).stats["steps_run"] == 5
+
+
+def test_executor_and_progress_keep_traces_and_statistics():
+    """A sweep cut into chunks (an executor, or the progress bar's in-process chunks) gives the same named
+    traces and statistics as one call; the tidy table carries the traces."""
+    from concurrent.futures import ThreadPoolExecutor
+    kw = dict(grid={"eta": [0.01, 0.1]}, seeds=5, steps=40, problem_settings={"sigma": 0.2})
+    one = tb.sweep("test-quad", "test-sgd", **kw)
+    with ThreadPoolExecutor(2) as ex:
+        chunked = tb.sweep("test-quad", "test-sgd", executor=ex, **kw)
+    bar = tb.sweep("test-quad", "test-sgd", progress=True, **kw)
+    for other in (chunked, bar):
+        assert np.array_equal(other.x, one.x)
+        assert other.traces.keys() == one.traces.keys()
+        assert np.array_equal(other.traces["dist2"], one.traces["dist2"])
+        assert list(other.stats) == list(one.stats) and np.array_equal(other.stats["steps_run"], one.stats["steps_run"])
+    df = one.to_dataframe()
+    assert "dist2" in df.columns and np.array_equal(df["dist2"].to_numpy(), one.traces["dist2"].reshape(-1))
+    assert "final_dist2" in one.to_dataframe(every_record=False).columns
+
+
+def test_pieces_read_the_runs_target():
+    from numba import njit
+
+    @njit
+    def to_target(x, target):
+        x[0] = target
+
+    tb.declare.register_method(VectorMethod("test-target", (), to_target), replace=True)
+    assert tb.run(tb.make_problem("test-quad"), "test-target", steps=1, target=0.25).x[-1, 0] == 0.25
+    with pytest.raises(TheoryBenchError, match="reserved"):
+        VectorMethod("bad", (tb.Param("target", 0.1, "clash"),), to_target)
+
+
+def test_method_check_refuses_a_value_that_does_not_fit_before_work(capsys):
+    from numba import njit
+
+    @njit
+    def take_k(x, k):
+        x[k - 1] = 1.0  # out of bounds (a crash deep in the kernel) unless k <= d
+
+    def k_fits(problem, name, value):
+        if name == "k" and value > problem.dim:
+            return f"k must be at most d = {problem.dim}"
+
+    tb.declare.register_method(VectorMethod("test-k", (tb.Param("k", 1, "entries", kind="int", low=1),), take_k,
+                                            check=k_fits), replace=True)
+    prob = tb.make_problem("test-quad", d=3)
+    assert tb.run(prob, "test-k", steps=1, k=3).x[-1, 2] == 1.0
+    with pytest.raises(TheoryBenchError, match=r"parameter 'k' of method 'test-k' = 4 does not fit.*at most d = 3"):
+        tb.sweep(prob, "test-k", grid={"k": [1, 4]}, steps=1)
+    rc = cli.main(["run", "test-quad", "test-k", "-a", "k=5", "--steps", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "at most d = 3" in err and "Traceback" not in err

@@ -85,7 +85,7 @@ def _template(method, family, names, kinds, every=False):
     unpack = "".join(f"    hp_{p.name} = {'int(h[%d])' % k if _int_param(method, p.name) else 'h[%d]' % k}\n"
                      for k, p in enumerate(method.params))
     state = {s: f"sv_{s}" for s, _ in method.state}
-    fixed = {"x": "x", "t": "t", "seed": "seed", "prob": "prob", "n": "n", "d": "d"}
+    fixed = {"x": "x", "t": "t", "seed": "seed", "prob": "prob", "n": "n", "d": "d", "target": "target"}
 
     def arg(a):
         if a in fixed:
@@ -107,7 +107,7 @@ def _template(method, family, names, kinds, every=False):
     init = f"    {call(method.init)}\n" if method.init is not None else ""
     fam_stats = [(s, _call(fn, ("x",), lambda a: f"prob[{pos[a]}]")) for s, fn in family.stats]
     m_stats = [(s, call(fn)) for s, fn in method.stats]
-    rec_tr = "".join(f"                out_tr[p, {j}] = {c}\n" for j, (_, c) in enumerate(fam_stats + m_stats))
+    rec_tr = "".join(f"            out_tr[p, {j}] = {c}\n" for j, (_, c) in enumerate(fam_stats + m_stats))
     ts = family.target_stat
     tval = {"grad_norm": "norm(gbuf)", "loss": "value(prob, x)"}.get(ts) or dict(fam_stats)[ts]
     if ts == "grad_norm":
@@ -288,7 +288,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     stochastic method)."""
     every = not isinstance(stats, str) and bool(set(stats) & GN_STATS)
     from .declare import get_vector_method
-    from .runner import _distinct
+    from .runner import GridSettings, _distinct
     method = get_vector_method(alg.name)
     if backend != "numba":
         raise TheoryBenchError(f"backend {backend!r} does not cover the vector-template method {alg.name!r}; use "
@@ -307,11 +307,20 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     hyper_all = pack_all(method, settings, engine_codes=False)
     seeds_all = np.asarray(seeds, dtype=np.int64)
     targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
+    if method.check is not None:
+        values = {}
+        for p in method.params:
+            if isinstance(settings, GridSettings):
+                values[p.name] = list(dict.fromkeys(settings.values_of(p.name, p.default)[1]))
+            else:
+                values[p.name] = list(dict.fromkeys(st.get(p.name, p.default) for st in settings))
     for u, prob in enumerate(objs):
         fam = get_vector_family(prob.family_name)
         why = fam.misfit(prob) or method.misfit(prob)
         if why:
             raise TheoryBenchError(why)
+        if method.check is not None:
+            method.check_values(prob, values)
         if [s for s, _ in fam.stats] != [s for s, _ in fam0.stats]:
             raise TheoryBenchError("a batch of the vector template takes instances of one family")
         idx = np.flatnonzero(where == u) if len(objs) > 1 else np.arange(n)

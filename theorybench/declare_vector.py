@@ -24,7 +24,9 @@ arrays they read (after the fixed leading arguments)::
 meaning), ``state`` (arrays the method keeps: ``(("h", ("n", "d")), ("comms", (1,)), ...)``, shapes in
 ``d``, ``n``, the instance's ``dims`` names or integers, zero-filled), an optional ``init`` and the ``step``,
 both ``@njit`` functions that update ``x`` and the state arrays in place (no return value), and ``stats``
-(``(("name", piece -> float), ...)``: recorded on the record schedule and reported at the end). The
+(``(("name", piece -> float), ...)``: recorded on the record schedule and reported at the end), and
+optionally ``check(problem, name, value)``, a plain Python function that returns why a hyperparameter
+value does not fit an instance (``k > d``), so that it is refused with that reason before any work. The
 pieces' argument names choose what they receive::
 
     x                 the iterate (float64 array of length d; the step updates it in place)
@@ -33,6 +35,7 @@ pieces' argument names choose what they receive::
     prob              the instance handle, for the oracle (theorybench.oracle: value, gradient,
                       client_gradient, stochastic_gradient, client_stochastic_gradient)
     n, d              the number of clients and the dimension
+    target            the run's ``target`` (``run(..., target=)``; 0 when none is given)
     <state names>     the method's state arrays
     <hyperparameters> float (``int`` and ``choice`` as integers: a choice is the index in ``choices``)
     <anything else>   the instance's array of that name (read it, do not write it): a method that reads
@@ -57,7 +60,7 @@ from .oracle import ORACLE_NAMES
 from .params import Param
 from .problem import Problem
 
-FIXED = ("x", "t", "seed", "prob", "n", "d")
+FIXED = ("x", "t", "seed", "prob", "n", "d", "target")
 FAMILY_LEADING = {"value": ("x",), "grad": ("x", "out"), "client_grad": ("i", "x", "out"),
                   "noise": ("out", "seed", "stream", "counter"), "stat": ("x",)}
 
@@ -219,6 +222,7 @@ class VectorMethod:
     stats: tuple = ()
     doc: str = ""
     reference: str = ""
+    check: object = None  # check(problem, name, value) -> None or why value does not fit the instance
 
     def __post_init__(self):
         owner = f"method {self.name!r}"
@@ -261,6 +265,19 @@ class VectorMethod:
 
     def slots(self):
         return {p.name: k for k, p in enumerate(self.params)}
+
+    def check_values(self, problem, values):
+        """Refuse, before any work, a hyperparameter value that does not fit ``problem`` (``k > d``): the
+        method's ``check(problem, name, value)`` (a plain Python function; returns None or the reason) on
+        each distinct value, ``values`` a dict ``name -> distinct values``."""
+        if self.check is None:
+            return
+        for name, vals in values.items():
+            for v in vals:
+                why = self.check(problem, name, v)
+                if why:
+                    raise TheoryBenchError(f"parameter {name!r} of method {self.name!r} = {v!r} does not fit problem "
+                                           f"{problem.name!r}: {why}")
 
     def pieces(self):
         """``[(what, piece)]``: step, init and the stats."""

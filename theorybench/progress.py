@@ -163,14 +163,11 @@ class _ChunkedInProcess:
 
 def sweep_executor(alg, problems, rec_size, progress, executor=None, max_memory=None):
     """The executor a sweep runs on: ``executor`` when given; with ``progress`` (see :func:`wanted`), an
-    in-process chunked run behind a bar with elapsed time and ETA, for the kernels that take chunks (not
-    those with their own problem layout, whose extra traces a chunk would not carry); else ``None``.
+    in-process chunked run behind a bar with elapsed time and ETA (each chunk carries its named traces and
+    statistics back, so every kernel takes it); else ``None``.
     The memory limit is checked here for the whole sweep (a chunked run checks each chunk only)."""
     if executor is not None or not wanted(progress) or len(problems) < 2:
         return executor
-    from .algorithms import kernel_module
     from .runner import check_memory
-    if hasattr(kernel_module(alg.kernel), "run_batch_group"):
-        return None
     check_memory(len(problems), rec_size, max(p.dim for p in problems), max_memory)
     return _ChunkedInProcess(len(problems))

@@ -249,13 +249,18 @@ class SweepResult:
         if not every_record:
             cols = {k: _typed_column(vals, codes) for k, (vals, codes) in axes.items()}
             return pd.DataFrame({**cols, **stats, "final_loss": self.loss.reshape(n_cfg, -1)[:, -1],
-                                 "final_grad_norm": self.grad_norm.reshape(n_cfg, -1)[:, -1]})
+                                 "final_grad_norm": self.grad_norm.reshape(n_cfg, -1)[:, -1],
+                                 **{f"final_{k}": v.reshape(n_cfg, -1)[:, -1] for k, v in self.traces.items()
+                                    if k not in stats}})
         nrec = self.rounds.shape[0]
         cols = {k: _typed_column(vals, np.repeat(codes, nrec)) for k, (vals, codes) in axes.items()}
         cols["round"] = np.tile(self.rounds, n_cfg)
         cols["step"] = self.steps.reshape(-1)
         cols["loss"] = self.loss.reshape(-1)
         cols["grad_norm"] = self.grad_norm.reshape(-1)
+        for k, v in self.traces.items():  # the kernel's named per-record traces (log_loss, ||x - x*||^2, ...)
+            if k not in cols:
+                cols[k] = v.reshape(-1)
         xs = self.x.reshape(n_cfg * nrec, -1)
         for j in range(xs.shape[1]):
             cols[f"x{j}"] = xs[:, j]

@@ -37,7 +37,7 @@ def _mix(z):
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hash3(seed, stream, counter):
     """64-bit hash of three non-negative integers (SplitMix64 chained)."""
     h = _mix(np.uint64(seed) + _GOLDEN)
@@ -45,13 +45,13 @@ def hash3(seed, stream, counter):
     return _mix(h + np.uint64(counter) * _GOLDEN + _GOLDEN)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform01(seed, stream, counter):
     """A float64 uniform on [0, 1) with 53 random bits."""
     return np.float64(hash3(seed, stream, counter) >> _S11) * _TWO_M53
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def normal01(seed, stream, counter):
     """A standard normal draw: Box-Muller on the uniforms at ``2 counter`` and ``2 counter + 1`` (the same
     numbers as ``noise(NOISE_GAUSSIAN, 1.0, ...)``)."""

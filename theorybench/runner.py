@@ -267,7 +267,7 @@ def run_batch(algorithm, problems, settings, seeds, rounds, x0s=None, record=Non
     if executor is not None:
         settings = list(settings) if isinstance(settings, GridSettings) else settings
         out = _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record,
-                               targets, backend)
+                               targets, backend, extra, stats)
     else:
         out = _run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra,
                          max_memory, stats)
@@ -416,13 +416,18 @@ def _family_problem(problem):
     return problem.family in FAMILY_NAMES and not hasattr(problem, "Z")
 
 
-def _run_chunk(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend):
-    return run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend)
+def _run_chunk(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, stats="all"):
+    """One chunk of :func:`_run_distributed`: ``run_batch``'s tuple, then the named traces and statistics."""
+    ex = {}
+    out = run_batch(algorithm, problems, settings, seeds, rounds, x0s, record, targets, backend, extra=ex,
+                    stats=stats)
+    return out + ({"traces": ex.get("traces", {}), "stat_names": tuple(out[4].names)},)
 
 
 def _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rounds, x0s, record, targets,
-                     backend):
-    """Cut the configurations into chunks, run them on ``executor``, concatenate in order."""
+                     backend, extra=None, stats="all"):
+    """Cut the configurations into chunks, run them on ``executor``, concatenate in order (the named traces
+    and the statistics' names go into ``extra``, as in process)."""
     from .executors import check_executor
     check_executor(executor)  # a ProcessPoolExecutor that forks is refused, with the fix (spawn)
     n = len(problems)
@@ -438,7 +443,7 @@ def _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rou
     args = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         args.append((name, problems[a:b], settings[a:b], list(seeds[a:b]), rounds,
-                     None if x0s is None else list(x0s[a:b]), record, tg[a:b], backend))
+                     None if x0s is None else list(x0s[a:b]), record, tg[a:b], backend, stats))
     if hasattr(executor, "gather"):  # dask.distributed.Client
         futures = [executor.submit(_run_chunk, *a, pure=False) for a in args]
         parts = executor.gather(futures)
@@ -451,8 +456,12 @@ def _run_distributed(executor, chunks, algorithm, problems, settings, seeds, rou
     for p in parts:
         x[pos:pos + p[1].shape[0], :, :p[1].shape[2]] = p[1]
         pos += p[1].shape[0]
+    if extra is not None:
+        extra["stat_names"] = parts[0][5]["stat_names"]
+        if parts[0][5]["traces"]:
+            extra["traces"] = {k: np.concatenate([p[5]["traces"][k] for p in parts]) for k in parts[0][5]["traces"]}
     return (rec, x, np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]),
-            np.concatenate([p[4] for p in parts]))
+            np.concatenate([np.asarray(p[4]) for p in parts]))
 
 
 def _rounds_from(rounds, steps, local_steps):
