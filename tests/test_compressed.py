@@ -144,10 +144,11 @@ def test_diana_learns_the_optimal_shifts():
 
 def test_bad_hyperparameters_named():
     prob = tb.make_problem("quadratic-clients", **PROB)
-    with pytest.raises(ValueError, match="'k'"):
-        tb.run(prob, "diana", steps=5, compression="randk", k=prob.dim + 1)
-    with pytest.raises(ValueError, match="'k'"):
-        tb.run(prob, "dcgd", steps=5, compression="randk", k=prob.dim + 1)
+    for method in ("dcgd", "diana"):  # refused before any work (VectorMethod.check), the CLI without a traceback
+        with pytest.raises(TheoryBenchError, match="'k'.*at most the dimension d = 6"):
+            tb.run(prob, method, steps=5, compression="randk", k=prob.dim + 1)
+        with pytest.raises(TheoryBenchError, match="'k'.*at most the dimension"):
+            tb.sweep(prob, method, grid={"k": [1, prob.dim + 1]}, steps=5)
     for method in ("dcgd", "diana"):
         with pytest.raises(TheoryBenchError, match="'k'"):
             tb.run(prob, method, steps=5, k=0)

@@ -254,15 +254,22 @@ def _params(with_alpha):
     ])
 
 
+def cq_fits(problem, name, value):
+    """Refused before any work (``VectorMethod.check``): rand-k's ``k`` above the instance's dimension."""
+    if name == "k" and value > problem.dim:
+        return f"k (rand-k coordinates kept) must be at most the dimension d = {problem.dim}"
+    return None
+
+
 _STATE = (("gi", ("d",)), ("qi", ("d",)), ("acc", ("d",)), ("par", (2,)))
 _STATS = (("gamma_used", cq_gamma_used), ("alpha_used", cq_alpha_used))
 
 DCGD = register_method(VectorMethod(
-    "dcgd", _params(False), dcgd_step, state=_STATE, init=dcgd_init, stats=_STATS,
+    "dcgd", _params(False), dcgd_step, state=_STATE, init=dcgd_init, stats=_STATS, check=cq_fits,
     doc="distributed compressed GD: x <- x - gamma mean_i Q(grad f_i(x)) (unbiased Q: rand-k, natural, QSGD)",
     reference="Khaled, Richtarik 2019; Gorbunov, Hanzely, Richtarik, AISTATS 2020"))
 
 DIANA = register_method(VectorMethod(
-    "diana", _params(True), diana_step, state=(("h", ("n", "d")),) + _STATE, init=diana_init, stats=_STATS,
+    "diana", _params(True), diana_step, state=(("h", ("n", "d")),) + _STATE, init=diana_init, stats=_STATS, check=cq_fits,
     doc="DIANA: compressed gradient differences Delta_i = Q(grad f_i(x) - h_i), h_i += alpha Delta_i",
     reference="Mishchenko, Gorbunov, Takac, Richtarik, arXiv 1901.09269 (2019)"))
