@@ -217,15 +217,15 @@ def test_method_check_refuses_a_value_that_does_not_fit_before_work(capsys):
     def take_k(x, k):
         x[k - 1] = 1.0  # out of bounds (a crash deep in the kernel) unless k <= d
 
-    def k_fits(problem, name, value):
-        if name == "k" and value > problem.dim:
+    def k_fits(problem, settings):
+        if settings["k"] > problem.dim:
             return f"k must be at most d = {problem.dim}"
 
     tb.declare.register_method(VectorMethod("test-k", (tb.Param("k", 1, "entries", kind="int", low=1),), take_k,
                                             check=k_fits), replace=True)
     prob = tb.make_problem("test-quad", d=3)
     assert tb.run(prob, "test-k", steps=1, k=3).x[-1, 2] == 1.0
-    with pytest.raises(TheoryBenchError, match=r"parameter 'k' of method 'test-k' = 4 does not fit.*at most d = 3"):
+    with pytest.raises(TheoryBenchError, match=r"method 'test-k' with k=4 does not fit.*at most d = 3"):
         tb.sweep(prob, "test-k", grid={"k": [1, 4]}, steps=1)
     rc = cli.main(["run", "test-quad", "test-k", "-a", "k=5", "--steps", "1"])
     err = capsys.readouterr().err

@@ -19,6 +19,7 @@ gradient per step), ``min_grad_norm`` (min_t ||grad f(x_t)||), ``argmin_round``,
 <= target), NaN otherwise; then the method's stats at the end. Traces: the family's stats and the method's
 stats on the record schedule."""
 import hashlib
+import itertools
 import importlib.util
 import sys
 import threading
@@ -279,6 +280,25 @@ def stat_names_for(alg):
     return stat_names(get_vector_method(alg.name))
 
 
+def _distinct_settings(method, settings):
+    """The distinct combinations of the method's hyperparameter values in ``settings`` (a sweep's grid:
+    the product of its axes, never one per configuration)."""
+    from .runner import GridSettings
+    names = [p.name for p in method.params]
+    if isinstance(settings, GridSettings):
+        base = {k: settings.base.get(k) for k in names}
+        axes = [(k, vals) for k, vals, _ in settings.axes if k in base]
+        out = []
+        for vals in itertools.product(*(dict.fromkeys(v) for _, v in axes)):
+            out.append({**base, **dict(zip((k for k, _ in axes), vals))})
+        return out
+    seen = {}
+    for st in settings:
+        combo = {k: st.get(k) for k in names}
+        seen.setdefault(tuple(combo.items()), combo)
+    return list(seen.values())
+
+
 def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, backend, extra, cache_dir=None,
                     stats="all"):
     """The runner's hook (``runner._run_batch``): one kernel call per distinct instance. Returns ``(rec, x,
@@ -288,7 +308,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     stochastic method)."""
     every = not isinstance(stats, str) and bool(set(stats) & GN_STATS)
     from .declare import get_vector_method
-    from .runner import GridSettings, _distinct
+    from .runner import _distinct
     method = get_vector_method(alg.name)
     if backend != "numba":
         raise TheoryBenchError(f"backend {backend!r} does not cover the vector-template method {alg.name!r}; use "
@@ -307,20 +327,13 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     hyper_all = pack_all(method, settings, engine_codes=False)
     seeds_all = np.asarray(seeds, dtype=np.int64)
     targets = np.zeros(n) if targets is None else np.broadcast_to(np.asarray(targets, dtype=np.float64), (n,))
-    if method.check is not None:
-        values = {}
-        for p in method.params:
-            if isinstance(settings, GridSettings):
-                values[p.name] = list(dict.fromkeys(settings.values_of(p.name, p.default)[1]))
-            else:
-                values[p.name] = list(dict.fromkeys(st.get(p.name, p.default) for st in settings))
+    combos = _distinct_settings(method, settings) if method.check is not None else ()
     for u, prob in enumerate(objs):
         fam = get_vector_family(prob.family_name)
         why = fam.misfit(prob) or method.misfit(prob)
         if why:
             raise TheoryBenchError(why)
-        if method.check is not None:
-            method.check_values(prob, values)
+        method.check_values(prob, combos)
         if [s for s, _ in fam.stats] != [s for s, _ in fam0.stats]:
             raise TheoryBenchError("a batch of the vector template takes instances of one family")
         idx = np.flatnonzero(where == u) if len(objs) > 1 else np.arange(n)

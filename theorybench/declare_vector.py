@@ -25,8 +25,9 @@ meaning), ``state`` (arrays the method keeps: ``(("h", ("n", "d")), ("comms", (1
 ``d``, ``n``, the instance's ``dims`` names or integers, zero-filled), an optional ``init`` and the ``step``,
 both ``@njit`` functions that update ``x`` and the state arrays in place (no return value), and ``stats``
 (``(("name", piece -> float), ...)``: recorded on the record schedule and reported at the end), and
-optionally ``check(problem, name, value)``, a plain Python function that returns why a hyperparameter
-value does not fit an instance (``k > d``), so that it is refused with that reason before any work. The
+optionally ``check(problem, settings)``, a plain Python function that returns why a combination of
+hyperparameter values does not fit an instance (rand-k's ``k > d``), so that it is refused with that reason
+before any work. The
 pieces' argument names choose what they receive::
 
     x                 the iterate (float64 array of length d; the step updates it in place)
@@ -222,7 +223,7 @@ class VectorMethod:
     stats: tuple = ()
     doc: str = ""
     reference: str = ""
-    check: object = None  # check(problem, name, value) -> None or why value does not fit the instance
+    check: object = None  # check(problem, settings) -> None or why these hyperparameters do not fit the instance
 
     def __post_init__(self):
         owner = f"method {self.name!r}"
@@ -266,18 +267,18 @@ class VectorMethod:
     def slots(self):
         return {p.name: k for k, p in enumerate(self.params)}
 
-    def check_values(self, problem, values):
-        """Refuse, before any work, a hyperparameter value that does not fit ``problem`` (``k > d``): the
-        method's ``check(problem, name, value)`` (a plain Python function; returns None or the reason) on
-        each distinct value, ``values`` a dict ``name -> distinct values``."""
+    def check_values(self, problem, combos):
+        """Refuse, before any work, hyperparameters that do not fit ``problem`` (rand-k's ``k > d``): the
+        method's ``check(problem, settings)`` (a plain Python function; returns None or the reason) on each
+        distinct combination of hyperparameter values in ``combos`` (dicts)."""
         if self.check is None:
             return
-        for name, vals in values.items():
-            for v in vals:
-                why = self.check(problem, name, v)
-                if why:
-                    raise TheoryBenchError(f"parameter {name!r} of method {self.name!r} = {v!r} does not fit problem "
-                                           f"{problem.name!r}: {why}")
+        for st in combos:
+            why = self.check(problem, st)
+            if why:
+                shown = ", ".join(f"{k}={v!r}" for k, v in st.items())
+                raise TheoryBenchError(f"method {self.name!r} with {shown} does not fit problem {problem.name!r}: "
+                                       f"{why}")
 
     def pieces(self):
         """``[(what, piece)]``: step, init and the stats."""

@@ -254,10 +254,10 @@ def _params(with_alpha):
     ])
 
 
-def cq_fits(problem, name, value):
+def cq_fits(problem, settings):
     """Refused before any work (``VectorMethod.check``): rand-k's ``k`` above the instance's dimension."""
-    if name == "k" and value > problem.dim:
-        return f"k (rand-k coordinates kept) must be at most the dimension d = {problem.dim}"
+    if settings["compression"] == "randk" and settings["k"] > problem.dim:
+        return f"parameter 'k' (rand-k coordinates kept) must be at most the dimension d = {problem.dim}"
     return None
 
 
