@@ -18,6 +18,7 @@ Measured quantities: the final error ``||x_K - x*||`` over many independent runs
 the first n runs of a group, against n.
 """
 import math
+import time
 
 import numpy as np
 
@@ -124,10 +125,12 @@ def ht1_curves(size="quick", control=False):
         seed0 = _seed_base("ht1") + k * 10_000_000
         row = {"instance": inst, "noise": nz, "alpha": alpha, "runs": HT1_RUNS[size]}
         for name, m, lam in (("sgd", "sgd", None), ("clipped", "clipped-sgd", HT1_LAMBDA)):
+            t0 = time.perf_counter()
             e, _ = final_errors(inst, m, nz, alpha, HT1_RUNS[size], HT1_STEPS, HT1_GAMMA, lam, seed0=seed0)
+            wall = time.perf_counter() - t0
             q, band, sd, sl = bootstrap_tails(e, deltas, HT1_BOOT[size], rng)
             row[name] = {"q": q.tolist(), "band": band.tolist(), "slope_inv_delta": list(sd),
-                         "slope_log": list(sl), "nonfinite": int((~np.isfinite(e)).sum())}
+                         "slope_log": list(sl), "nonfinite": int((~np.isfinite(e)).sum()), "sweep_seconds": wall}
         out.append(row)
     return deltas, out
 
@@ -186,8 +189,10 @@ def check_ht1(size="quick", control=False):
 
 def _plot_ht1(deltas, rows, control):
     from theorybench.plotting import new_figure
-    fig, axs = new_figure(ncols=len(rows), width=4.2 * len(rows), height=3.4)
-    for ax, r in zip(axs[0], rows):
+    ncols = min(3, len(rows))
+    nrows = -(-len(rows) // ncols)
+    fig, axs = new_figure(ncols=ncols, nrows=nrows, width=4.2 * ncols, height=3.4 * nrows)
+    for ax, r in zip([a for row in axs for a in row], rows):
         inv = 1.0 / deltas
         for name, lab, mk in (("sgd", "SGD", "o-"), ("clipped", r"clipped SGD ($\lambda = %g$)" % HT1_LAMBDA, "s-")):
             q, band = np.asarray(r[name]["q"]), np.asarray(r[name]["band"])
@@ -223,13 +228,15 @@ def ht2_curves(size="quick", control=False):
     total = HT2_GROUPS * n_max
     out = {"alpha": alpha, "ns": ns.tolist(), "groups": HT2_GROUPS}
     for name, m, lam in (("sgd", "sgd", None), ("clipped", "clipped-sgd", HT2_LAMBDA)):
+        t0 = time.perf_counter()
         e, e2 = final_errors(HT2_INSTANCE, m, HT2_NOISE, alpha, total, HT2_STEPS, HT2_GAMMA, lam,
                              schedule="harmonic", seed0=_seed_base("ht2"))
+        wall = time.perf_counter() - t0
         m2, m1 = prefix_means(e2, HT2_GROUPS, ns), prefix_means(e, HT2_GROUPS, ns)
         f2, f1 = fit_power_law(ns, m2), fit_power_law(ns, m1)
         out[name] = {"mean_err2": m2.tolist(), "mean_err": m1.tolist(),
                      "fit_err2": [f2["slope"], f2["lo"], f2["hi"]], "fit_err": [f1["slope"], f1["lo"], f1["hi"]],
-                     "nonfinite": int((~np.isfinite(e2)).sum())}
+                     "nonfinite": int((~np.isfinite(e2)).sum()), "sweep_seconds": wall}
     return out
 
 
