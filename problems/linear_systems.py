@@ -46,6 +46,7 @@ from theorybench.errors import TheoryBenchError
 SKETCHES = ("kaczmarz", "kaczmarz-uniform", "coordinate", "block", "gaussian")
 DISCRETE = ("kaczmarz", "kaczmarz-uniform", "coordinate", "block")
 MAX_BLOCKS = 200_000
+MAX_ENTRIES = 10**7       # a generated A holds at most this many numbers (80 MB)
 S_LOW, S_HIGH = -50.0, 100.0  # the range of s = log(t lambda_max) in gaussian_W        # exact E[Z] of the block sketch sums C(m, k) blocks: refused beyond this many
 
 
@@ -315,6 +316,9 @@ def linear_system(kind, m, n, row_scale, data_seed, data, B, consistency_tol):
         mm = n if kind == "pd" else (3 * n if m is None else m)
         if mm < n:
             raise TheoryBenchError(f"parameter 'm' must be at least n = {n} (full column rank), got {mm}")
+        if mm * n > MAX_ENTRIES:
+            raise TheoryBenchError(f"parameters 'm' and 'n': a generated A has at most {MAX_ENTRIES:g} entries, got "
+                                   f"m x n = {mm} x {n}; give a larger system as -p data=FILE")
         A, b = generate(kind, mm, n, data_seed, row_scale)
         where = f"the generated system (kind={kind}, m={mm}, n={n}, data_seed={data_seed})"
         Bc = ("A" if kind == "pd" else "identity") if B == "auto" else B

@@ -228,6 +228,10 @@ def test_B_equal_A_needs_symmetric_positive_definite(tmp_path):
         tb.make_problem("linear-system", data=str(tmp_path / "indef.npz"), B="A")
     with pytest.raises(TheoryBenchError, match="parameter 'm'"):
         tb.make_problem("linear-system", kind="pd", n=4, m=6)
+    with pytest.raises(TheoryBenchError, match="parameter 'm' must be at least n"):
+        tb.make_problem("linear-system", n=5, m=3)
+    with pytest.raises(TheoryBenchError, match="at most"):
+        tb.make_problem("linear-system", n=2000, m=100_000)
 
 
 # ------------------------------------------------------------------ CLI and refusals
