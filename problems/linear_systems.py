@@ -160,6 +160,8 @@ def load_system(path):
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
         text = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        if "pickle" in text.lower():
+            text = "not a plain numeric array: object arrays and pickles are not loaded"
         raise TheoryBenchError(f"{where}: cannot read it ({text})") from None
     if A.shape[0] == 0 or A.shape[1] == 0:
         raise TheoryBenchError(f"{where}: A has shape {A.shape}; it needs at least one row and one column")
