@@ -155,3 +155,19 @@ def test_bad_method_parameters():
         tb.run("ht-quadratic", "sgd", steps=5, gamma=-0.1)
     with pytest.raises(TheoryBenchError, match="schedule"):
         tb.run("ht-quadratic", "sgd", steps=5, schedule="cosine")
+
+
+def test_same_numbers_on_any_thread_count():
+    import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only")
+    prob = tb.make_problem("ht-logcosh", noise="student", alpha=1.2)
+    old = numba.get_num_threads()
+    try:
+        out = []
+        for k in (1, 2):
+            numba.set_num_threads(k)
+            out.append(tb.sweep(prob, "clipped-sgd", seeds=64, steps=40, record=[40], lam=0.5).x)
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(out[0], out[1])
