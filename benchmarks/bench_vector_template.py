@@ -7,7 +7,8 @@ Gaussian noise), C independent trajectories (seeds) of T steps, final x only. En
 (a) theorybench: ``sweep(..., seeds=C, record=[0, T])`` of a VectorMethod declared like a user's
     (``tests/vector_example.py``'s ``test-sgd``), the whole call (planning, composition, kernel);
 (b) a hand-written Numba kernel: ``prange`` over trajectories, the same counter-based draws
-    (``theorybench.rng.normal01``) and the same operations, so its final x equals (a)'s bit for bit;
+    (``theorybench.rng.add_normal``: Box-Muller pairs) and the same operations, so its final x equals (a)'s
+    bit for bit;
 (c) NumPy vectorised over the trajectories (``(C, d)`` arrays, ``numpy.random`` draws: other numbers);
 (d) JAX ``jit(vmap(scan))`` in float64 (``jax.random`` draws), if ``import jax`` succeeds.
 
@@ -34,7 +35,7 @@ def problem(d, kappa, sigma):
 
 
 def make_hand_written():
-    from theorybench.rng import normal01
+    from theorybench.rng import add_normal
 
     @njit(parallel=True)
     def kernel(H, c, sigma, eta, seeds, T, out):
@@ -49,8 +50,7 @@ def make_hand_written():
                     for j in range(d):
                         s += H[i, j] * (x[j] - c[j])
                     g[i] = s
-                for j in range(d):
-                    g[j] += sigma * normal01(seed, 0, t * d + j)
+                add_normal(g, sigma, seed, 0, t)
                 for j in range(d):
                     x[j] -= eta * g[j]
             out[b] = x

@@ -11,14 +11,26 @@ import theorybench as tb
 from theorybench import cli
 from theorybench.declare_vector import VectorMethod
 from theorybench.errors import TheoryBenchError
-from theorybench.rng import normal01
+from theorybench.rng import uniform01
 from tolerances import assert_trajectory_close, local_rel, nonexpansive_atol, trajectory_atol
 
 import vector_example  # noqa: F401  (registers the test family, instance and methods)
 
 
+def normal_vector(seed, stream, counter, d):
+    """``rng.add_normal``'s z, from its definition: pair p of draw k uses the uniforms at 2 (k P + p), +1."""
+    P = (d + 1) // 2
+    z = np.empty(2 * P)
+    for p in range(P):
+        c = 2 * (counter * P + p)
+        r = np.sqrt(-2.0 * np.log(1.0 - uniform01(seed, stream, c)))
+        th = 2.0 * np.pi * uniform01(seed, stream, c + 1)
+        z[2 * p], z[2 * p + 1] = r * np.cos(th), r * np.sin(th)
+    return z[:d]
+
+
 def reference_sgd(prob, eta, seed, steps):
-    """x_{t+1} = x_t - eta (H (x_t - c) + sigma z_t), z_t[j] = normal01(seed, 0, t d + j)."""
+    """x_{t+1} = x_t - eta (H (x_t - c) + sigma z_t), z_t = normal_vector(seed, 0, t, d)."""
     H, c, sigma = prob.arrays["H"], prob.arrays["c"], prob.arrays["sigma"]
     d = prob.dim
     x = prob.x0.copy()
@@ -26,7 +38,7 @@ def reference_sgd(prob, eta, seed, steps):
     for t in range(steps):
         g = H @ (x - c)
         if prob.noise != "none":
-            g = g + sigma * np.array([normal01(seed, 0, t * d + j) for j in range(d)])
+            g = g + sigma * normal_vector(seed, 0, t, d)
         x = x - eta * g
         xs.append(x.copy())
     return np.array(xs)
@@ -130,7 +142,7 @@ def test_readme_vector_method(tmp_path):
     H, c, sigma, d = prob.arrays["H"], prob.arrays["c"], prob.arrays["sigma"], prob.dim
     x, ref, gmin = prob.x0.copy(), [prob.x0.copy()], np.inf
     for t in range(T):
-        g = H @ (x - c) + sigma * np.array([normal01(3, 0, t * d + j) for j in range(d)])
+        g = H @ (x - c) + sigma * normal_vector(3, 0, t, d)
         gmin = min(gmin, np.linalg.norm(g))
         x = x - gamma * min(1.0, lam / np.linalg.norm(g)) * g
         ref.append(x.copy())

@@ -12,7 +12,7 @@ from theorybench import Param, register_problem
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorFamily, VectorMethod, VectorProblem, declare_vector_family
 from theorybench.oracle import client_gradient, stochastic_gradient
-from theorybench.rng import normal01
+from theorybench.rng import add_normal
 
 
 @njit
@@ -44,9 +44,7 @@ def tq_client_grad(i, x, out, H, cs):
 
 @njit
 def tq_gauss(out, seed, stream, counter, sigma):
-    d = out.shape[0]
-    for j in range(d):
-        out[j] += sigma * normal01(seed, stream, counter * d + j)
+    add_normal(out, sigma, seed, stream, counter)
 
 
 @njit
