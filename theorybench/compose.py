@@ -626,23 +626,31 @@ def kernel(method, family, noise_kind, stats="all", cache_dir=None, n_clients=0,
         if mod is not None:
             return mod
         name, text = module_text(method, family, noise_kind, stats, n_clients, n_par)
-        mod = _LOADED.get(name)
-        if mod is None:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{name}.py"
-                if not path.exists() or path.read_text() != text:  # never rewritten: Numba keys on its mtime
-                    atomic_write_text(path, text)
-            except OSError as e:
-                raise TheoryBenchError(f"cannot write the kernel cache folder {str(folder)!r} ({e.strerror}); "
-                                       "set THEORYBENCH_KERNEL_CACHE to a writable folder") from None
-            spec = importlib.util.spec_from_file_location(name, path)
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-            _LOADED[name] = mod
+        mod = load_generated(name, text, folder)
         _BY_KEY[key] = mod
         return mod
+
+
+def load_generated(name, text, folder):
+    """The generated kernel module ``name`` with source ``text``: written once to ``folder/<name>.py``
+    (atomically; never rewritten, since Numba keys its cache on the file's time stamp) and imported once per
+    process. Callers hold ``_LOCK``."""
+    mod = _LOADED.get(name)
+    if mod is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{name}.py"
+            if not path.exists() or path.read_text() != text:
+                atomic_write_text(path, text)
+        except OSError as e:
+            raise TheoryBenchError(f"cannot write the kernel cache folder {str(folder)!r} ({e.strerror}); "
+                                   "set THEORYBENCH_KERNEL_CACHE to a writable folder") from None
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        _LOADED[name] = mod
+    return mod
 
 
 # ----------------------------------------------------------------------------------- the runner's side

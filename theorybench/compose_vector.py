@@ -20,15 +20,11 @@ gradient per step), ``min_grad_norm`` (min_t ||grad f(x_t)||), ``argmin_round``,
 stats on the record schedule."""
 import hashlib
 import itertools
-import importlib.util
-import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from .atomic_io import atomic_write_text
-from .compose import _collect, _function_text, default_kernel_cache, pack_all
+from .compose import _LOCK, _collect, _function_text, default_kernel_cache, load_generated, pack_all
 from .declare_vector import VectorProblem, get_vector_family, piece_args
 from .errors import TheoryBenchError
 from .kernels.common import healthy, norm
@@ -38,8 +34,7 @@ BASE_STATS = ("diverged_round", "first_below_target", "max_abs_x", "min_grad_nor
               "grad_norm_sum", "first_average_below_target")
 GN_STATS = frozenset(BASE_STATS[3:])  # need ||grad f(x_t)|| at every step: computed only when requested
 _OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_fill_nan")
-_LOCK = threading.Lock()
-_LOADED, _BY_KEY = {}, {}
+_BY_KEY = {}
 
 
 def layout(problem):
@@ -239,21 +234,7 @@ def kernel(method, family, noise_name, names, kinds, cache_dir=None, every=False
         if hit is not None and hit[0] is method and hit[1] is family:
             return hit[2]
         name, text = module_text(method, family, noise_name, names, kinds, every)
-        mod = _LOADED.get(name)
-        if mod is None:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{name}.py"
-                if not path.exists() or path.read_text() != text:
-                    atomic_write_text(path, text)
-            except OSError as e:
-                raise TheoryBenchError(f"cannot write the kernel cache folder {str(folder)!r} ({e.strerror}); "
-                                       "set THEORYBENCH_KERNEL_CACHE to a writable folder") from None
-            spec = importlib.util.spec_from_file_location(name, path)
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-            _LOADED[name] = mod
+        mod = load_generated(name, text, folder)
         _BY_KEY[key] = (method, family, mod)  # the pieces stay alive while their ids are keys
         return mod
 
