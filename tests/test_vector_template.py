@@ -242,3 +242,54 @@ def test_method_check_refuses_a_value_that_does_not_fit_before_work(capsys):
     rc = cli.main(["run", "test-quad", "test-k", "-a", "k=5", "--steps", "1"])
     err = capsys.readouterr().err
     assert rc == 2 and "at most d = 3" in err and "Traceback" not in err
+
+
+def _first_order_reference(prob, name, T, seed, **h):
+    """The four library first-order methods from their definitions (theorybench.methods.first_order_vector)."""
+    H, c, sigma, d = prob.arrays["H"], prob.arrays["c"], prob.arrays["sigma"], prob.dim
+    x, xs, clipped, K = prob.x0.copy(), [prob.x0.copy()], 0, 1.0
+    h_max = np.linalg.norm(H, 2)
+    for t in range(T):
+        g = H @ (x - c) + (sigma * normal_vector(seed, 0, t, d) if prob.noise != "none" else 0.0)
+        n = np.linalg.norm(g)
+        # K: a bound on this step's Lipschitz factor (x -> x - s(g) with g affine in x, ||dg/dx|| = ||H||;
+        # the derivative of g/||g|| is (I - u u^T)/||g||, of eta g/(L0 + L1 ||g||) at most eta/L0 + ...)
+        if name == "gd":
+            x = x - h["eta"] * g
+            K = max(K, 1.0 + h["eta"] * h_max)
+        elif name == "l0l1-gd":
+            x = x - h["eta"] / (h["L0"] + h["L1"] * n) * g
+            K = max(K, 1.0 + 2.0 * h["eta"] / h["L0"] * h_max)
+        elif name == "clipped-gd":
+            step_conv = h["convention"] == "step"
+            clip = n > (h["gamma"] / h["eta"] if step_conv else h["gamma"])
+            clipped += clip
+            length = h["gamma"] if step_conv else h["eta"] * h["gamma"]
+            x = x - (length * g / n if clip else h["eta"] * g)
+            K = max(K, 1.0 + (length / n if clip else h["eta"]) * h_max)
+        else:
+            beta = h["R_hat"] / np.sqrt(t + 1.0)
+            x = x - beta * g / n if n > 0 else x
+            K = max(K, 1.0 + beta / n * h_max)
+        xs.append(x.copy())
+    return np.array(xs), clipped / T, K
+
+
+@pytest.mark.parametrize("name,h", [("gd", dict(eta=0.1)), ("l0l1-gd", dict(eta=0.5, L0=4.0, L1=3.0)),
+                                    ("clipped-gd", dict(eta=0.15, gamma=0.3, convention="step")),
+                                    ("clipped-gd", dict(eta=0.15, gamma=2.0, convention="grad")),
+                                    ("normalized-gd", dict(R_hat=0.5))])
+def test_library_first_order_methods_on_vector_instances(name, h):
+    """gd, l0l1-gd, clipped-gd and normalized-gd have vector-template variants: on a vector instance the
+    runner takes them; on the engine's own instances the single-machine kernel stays the default."""
+    prob = tb.make_problem("test-quad", d=3, sigma=0.5)
+    T = 40
+    res = tb.run(prob, name, steps=T, seed=2, record=np.arange(T + 1), **h)
+    ref, frac, K = _first_order_reference(prob, name, T, 2, **h)
+    atol = [trajectory_atol(t + 1, local_rel(prob.dim), K, np.abs(ref[:t + 1]).max()) for t in range(T + 1)]
+    assert_trajectory_close(res.x, ref, atol, name, min_horizon=5)
+    if name == "clipped-gd":
+        assert res.stats["clipped_fraction"] == pytest.approx(frac)
+    from theorybench.runner import algorithm_for
+    assert algorithm_for(name, prob).kernel == "vector"
+    assert algorithm_for(name, tb.make_problem("abs-power")).kernel == "single"
