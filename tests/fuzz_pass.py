@@ -203,6 +203,34 @@ def cli_cases(tmp):
         for par in alg.params[:4]:
             for v in ("nan", "-1", "1e308", "x"):
                 cases.append(["run", prob, name, "-a", f"{par.name}={v}", "--steps", "4"])
+    # the vector-template instances and their methods: every problem parameter and every hyperparameter of
+    # every vector method with hostile values, steps, seeds, starts and a sweep
+    from theorybench.algorithms import VARIANTS
+    from theorybench.declare_vector import VectorProblem
+    from theorybench.problem import get_problem_family, make_problem
+    vec = {}
+    for p in PROBLEMS:
+        try:
+            if isinstance(make_problem(p), VectorProblem):
+                vec[p] = [a for a in ALGORITHMS if any(v.kernel == "vector" for v in VARIANTS.get(a, []))
+                          and _fits(a, p)]
+        except Exception:  # a problem whose defaults need a data file
+            continue
+    bad = ("nan", "-1", "0", "1e308", "inf", "x", "1e-320", "3.5")
+    for p, methods in vec.items():
+        for par in get_problem_family(p).params:
+            for v in bad:
+                cases.append(["run", p, methods[0], "-p", f"{par.name}={v}", "--steps", "5"])
+        for m in methods:
+            alg = next(a for a in VARIANTS[m] if a.kernel == "vector")
+            for par in alg.params:
+                for v in bad:
+                    cases.append(["run", p, m, "-a", f"{par.name}={v}", "--steps", "5"])
+            for extra in (["--steps", "0"], ["--steps", "-1"], ["--steps", "5", "--seeds", "0"],
+                          ["--steps", "5", "--seeds", "3", "--json"], ["--steps", "5", "--x0", "nan"],
+                          ["--steps", "5", "--x0", "1"]):
+                cases.append(["run", p, m, *extra])
+            cases.append(["sweep", p, m, "--steps", "5", "--seeds", "2"])
     return cases
 
 
