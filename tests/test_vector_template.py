@@ -293,3 +293,20 @@ def test_library_first_order_methods_on_vector_instances(name, h):
     from theorybench.runner import algorithm_for
     assert algorithm_for(name, prob).kernel == "vector"
     assert algorithm_for(name, tb.make_problem("abs-power")).kernel == "single"
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_divergence_round_is_the_first_bad_step_between_records(mode):
+    """A step that leaves a NaN, an inf or a coordinate past 1e150 ends the run there, recorded or not."""
+    from numba import njit
+
+    @njit
+    def break_at_3(x, t, mode):
+        if t == 3:
+            x[1] = np.nan if mode == 0 else (np.inf if mode == 1 else 1e200)
+
+    tb.declare.register_method(VectorMethod("test-break", (tb.Param("mode", 0, "0 nan, 1 inf, 2 1e200",
+                                                                    kind="int", low=0, high=2),), break_at_3),
+                               replace=True)
+    res = tb.run(tb.make_problem("test-quad"), "test-break", steps=50, mode=mode, record=[0, 50])
+    assert res.stats["diverged_round"] == 4 and res.diverged

@@ -33,7 +33,7 @@ from . import oracle
 BASE_STATS = ("diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "argmin_round",
               "grad_norm_sum", "first_average_below_target")
 GN_STATS = frozenset(BASE_STATS[3:])  # need ||grad f(x_t)|| at every step: computed only when requested
-_OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_fill_nan")
+_OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_max_abs")
 _BY_KEY = {}
 
 
@@ -123,6 +123,19 @@ def _template(method, family, names, kinds, every=False):
         gn_step = ""
     return f'''
 
+@njit(cache=True, inline="always")
+def _max_abs(x):
+    """max_j |x_j|, NaN when a coordinate is NaN (so the bound check of the divergence rule sees it)."""
+    m = 0.0
+    for j in range(x.shape[0]):
+        a = abs(x[j])
+        if a > m:
+            m = a
+        elif a != a:  # NaN
+            return a
+    return m
+
+
 @njit(cache=True)
 def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, out_gn, out_tr, st):
     """One configuration of {method.name} on {family.name}."""
@@ -133,9 +146,7 @@ def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, 
     st[1] = -1.0
 {gn_init}    p = 0
     xmax_before = np.inf
-    xmax = 0.0
-    for j in range(d):
-        xmax = max(xmax, abs(x[j]))
+    xmax = _max_abs(x)
     st[2] = xmax
     for t in range(steps + 1):
         if not (xmax < 1e150):
@@ -161,9 +172,7 @@ def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, 
             break
         xmax_before = max(xmax_before, xmax) if t > 0 else xmax
         {call(method.step)}
-        xmax = 0.0
-        for j in range(d):
-            xmax = max(xmax, abs(x[j]))
+        xmax = _max_abs(x)
         if xmax > st[2]:
             st[2] = xmax
     while p < rec.shape[0]:
