@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
+from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family, smooth_safe_radius
 from theorybench.errors import TheoryBenchError
 from theorybench.params import Param
 from theorybench.problem import Constant, register_problem
@@ -167,10 +167,12 @@ REFERENCE = ("Sadiev et al., ICML 2023 (arXiv 2302.00999); Gorbunov, Danilova, G
 
 QUAD_FAMILY = declare_vector_family(VectorFamily(
     "ht-quadratic", ("ht-quadratic",), quad_value, quad_grad, noises=_NOISE_PIECES, stats=_STATS,
+    safe_radius=lambda p: smooth_safe_radius(p.constant("L"), p.arrays["xstar"]),
     target_stat="err", doc="(1/2) sum_j h_j (x_j - x*_j)^2 with heavy-tailed additive gradient noise",
     reference=REFERENCE))
 LOGCOSH_FAMILY = declare_vector_family(VectorFamily(
     "ht-logcosh", ("ht-logcosh",), logcosh_value, logcosh_grad, noises=_NOISE_PIECES, stats=_STATS,
+    safe_radius=lambda p: smooth_safe_radius(p.constant("L"), p.arrays["xstar"]),
     target_stat="err", doc="sum_j w_j s^2 log cosh((x_j - x*_j)/s) with heavy-tailed additive gradient noise "
                            "(DERIVED)", reference=REFERENCE))
 

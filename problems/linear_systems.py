@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 from theorybench import Constant, Param, register_problem
-from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
+from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family, smooth_safe_radius
 from theorybench.errors import TheoryBenchError
 
 SKETCHES = ("kaczmarz", "kaczmarz-uniform", "coordinate", "block", "gaussian")
@@ -100,7 +100,8 @@ def err2(x, xstar):
 
 FAMILY = declare_vector_family(VectorFamily(
     "linear-system", ("linear-system",), ls_value, ls_grad, stats=(("err_B2", err_B2), ("err2", err2)),
-    target_stat="err_B2", doc="f(x) = ||A x - b||^2 / 2 of a consistent system; stats ||x - x*||_B^2, ||x - x*||^2",
+    target_stat="err_B2", safe_radius=lambda p: smooth_safe_radius(p.constant("frob2"), p.arrays["xstar"]),
+    doc="f(x) = ||A x - b||^2 / 2 of a consistent system; stats ||x - x*||_B^2, ||x - x*||^2",
     reference="Gower, Richtarik, SIMAX 2015"))
 
 

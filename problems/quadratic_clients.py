@@ -28,7 +28,7 @@ import os
 import numpy as np
 from numba import njit
 
-from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
+from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family, smooth_safe_radius
 from theorybench.errors import TheoryBenchError
 from theorybench.params import Param
 from theorybench.problem import Constant, register_problem
@@ -102,6 +102,7 @@ def qc_dist(x, xstar):
 FAMILY = declare_vector_family(VectorFamily(
     NAME, (NAME,), qc_value, qc_grad, client_grad=qc_client_grad, noises={"gaussian": qc_gaussian},
     stats=(("err2", qc_err2), ("dist", qc_dist)), target_stat="dist",
+    safe_radius=lambda p: smooth_safe_radius(p.arrays["L"], p.arrays["xstar"], p.arrays["fstar"]),
     doc="f_i(x) = 1/2 (x - c_i)^T A_i (x - c_i), f = mean_i f_i",
     reference="Mishchenko, Malinovsky, Stich, Richtarik, ICML 2022 (ProxSkip); Mishchenko, Gorbunov, Takac, "
               "Richtarik 2019 (DIANA)"))

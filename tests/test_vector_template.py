@@ -310,3 +310,80 @@ def test_divergence_round_is_the_first_bad_step_between_records(mode):
                                replace=True)
     res = tb.run(tb.make_problem("test-quad"), "test-break", steps=50, mode=mode, record=[0, 50])
     assert res.stats["diverged_round"] == 4 and res.diverged
+
+
+def test_divergence_round_does_not_depend_on_the_record_schedule():
+    """A loss past 1e150 between records ends the run at that step whatever the record schedule (the rule is
+    applied wherever the iterate leaves the family's safe radius, and at every step without one)."""
+    from numba import njit
+
+    @njit
+    def blow_at_2(x, t):
+        if t == 2:
+            for j in range(x.shape[0]):
+                x[j] = 1e149   # below the bound on x, but f ~ 1e298
+
+    tb.declare.register_method(VectorMethod("test-blow", (), blow_at_2), replace=True)
+    for single in (0, 1):  # with the family's safe radius, and without one
+        prob = tb.make_problem("test-quad", single=single)
+        a = tb.run(prob, "test-blow", steps=6)
+        b = tb.run(prob, "test-blow", steps=6, record=[0, 6])
+        assert a.stats["diverged_round"] == b.stats["diverged_round"] == 3
+        assert a.stats["max_abs_x"] == b.stats["max_abs_x"] < 1e149  # only healthy steps count
+
+
+def test_review_misuse_gets_clear_errors():
+    from numba import njit
+    from theorybench.declare_vector import VectorFamily, VectorProblem
+
+    @njit
+    def s1(x, t, h):
+        x[0] = 1.0
+
+    @njit
+    def init_t(x, t, h):
+        h[0] = t + 5.0
+
+    @njit
+    def h0(h):
+        return h[0]
+
+    m = tb.declare.register_method(VectorMethod("test-init-t", (), s1, state=(("h", (1,)),), init=init_t,
+                                                stats=(("h0", h0),)), replace=True)
+    assert tb.run(tb.make_problem("test-quad"), m.name, steps=2).stats["h0"] == 5.0   # init sees t = 0
+    with pytest.raises(TheoryBenchError, match="engine's own"):
+        VectorMethod("bad", (), s1, stats=(("max_abs_x", h0),))
+
+    @njit
+    def bad_value(x, out, c):
+        return 0.0
+    with pytest.raises(TheoryBenchError, match="'out' is a reserved name"):
+        VectorFamily("bad", ("x",), bad_value, vector_example.tq_grad)
+    with pytest.raises(ValueError, match="sizes must be positive"):
+        VectorProblem("p", -1, np.zeros((1, 0)), 2, np.zeros(2), arrays={}, dims={"m": -1})
+    with pytest.raises(ValueError, match="real numbers"):
+        VectorProblem("p", -1, np.zeros((1, 0)), 2, np.zeros(2), arrays={"c": np.ones(2) * 1j})
+    with pytest.raises(ValueError, match="at least one client"):
+        VectorProblem("p", -1, np.zeros((0, 0)), 2, np.zeros(2))
+
+
+def test_a_piece_that_does_not_type_check_is_reported_with_the_layout():
+    from numba import njit
+
+    @njit
+    def index_sigma(x, sigma):
+        x[0] = sigma[0]   # sigma is a number on test-quad
+
+    tb.declare.register_method(VectorMethod("test-index", (), index_sigma), replace=True)
+    with pytest.raises(TheoryBenchError, match=r"does not compile for this instance's arrays \[.*sigma \(f\)"):
+        tb.run(tb.make_problem("test-quad"), "test-index", steps=1)
+
+
+def test_smooth_safe_radius_bounds_f_and_its_gradient():
+    from theorybench.declare_vector import smooth_safe_radius
+    L, xs = 10.0, np.array([1.0, -2.0, 0.5])
+    rho = smooth_safe_radius(L, xs)
+    x = np.full(3, rho)          # the worst corner of the box max_j |x_j| < rho
+    r = np.linalg.norm(x - (-np.sign(xs) * np.abs(xs)))
+    assert L * r * r / 2 < 1e150 and L * r < 1e150 and rho > 1e70
+    assert smooth_safe_radius(0.0, xs) == 0.0 and smooth_safe_radius(L, [np.nan]) == 0.0

@@ -10,7 +10,8 @@ from numba import njit
 
 from theorybench import Param, register_problem
 from theorybench.declare import register_method
-from theorybench.declare_vector import VectorFamily, VectorMethod, VectorProblem, declare_vector_family
+from theorybench.declare_vector import (VectorFamily, VectorMethod, VectorProblem, declare_vector_family,
+                                        smooth_safe_radius)
 from theorybench.oracle import client_gradient, stochastic_gradient
 from theorybench.rng import add_normal
 
@@ -57,7 +58,9 @@ def tq_dist2(x, c):
 
 FAMILY = declare_vector_family(VectorFamily(
     "test-quad", ("test-quad",), tq_value, tq_grad, client_grad=tq_client_grad, noises={"gaussian": tq_gauss},
-    stats=(("dist2", tq_dist2),), target_stat="dist2"))
+    stats=(("dist2", tq_dist2),), target_stat="dist2",
+    safe_radius=lambda p: smooth_safe_radius(np.abs(p.arrays["H"]).sum(axis=1).max(), p.arrays["c"])))
+# (test-quad-single declares no safe_radius: its kernels apply the divergence rule at every step)
 FAMILY_NO_CLIENTS = declare_vector_family(VectorFamily("test-quad-single", ("test-quad",), tq_value, tq_grad))
 
 

@@ -7,13 +7,14 @@ The generated module holds the pieces' source, the oracle of ``theorybench.oracl
 family (``gradient(prob, x, out)`` calls the family's ``grad`` with the instance's arrays taken from the
 tuple ``prob`` by position, the noise model's piece inlined), ``trajectory`` (one configuration) and the
 thin thread driver ``batch`` over ``batch_part`` (one configuration per thread at a time: the numbers do
-not depend on the thread count). Nothing is evaluated on steps that are not recorded, except the target
-statistic when a target is set (``first_below_target`` needs every step) and the bound check of the
-divergence rule on x.
+not depend on the thread count). f and ||grad f|| are evaluated, and the divergence rule
+``kernels.common.healthy`` applied, on recorded steps, on every step when a statistic needs them (a target,
+the gradient-norm statistics), and wherever ``max_j |x_j|`` reaches the family's ``safe_radius`` (every step
+when it declares none); the bound check on x (NaN, inf, 1e150) runs every step.
 
 Statistics per configuration: ``diverged_round`` (the first step that is not healthy, -1: never),
 ``first_below_target`` (first step whose ``family.target_stat`` is ``<= target``, -1: never or no target),
-``max_abs_x`` (max over the steps run of max_j |x_j|); when ``stats`` names any of them (they cost a full
+``max_abs_x`` (max of max_j |x_j| over the healthy steps); when ``stats`` names any of them (they cost a full
 gradient per step), ``min_grad_norm`` (min_t ||grad f(x_t)||), ``argmin_round``, ``grad_norm_sum``
 (sum_t ||grad f(x_t)||) and ``first_average_below_target`` (first t with (1/(t+1)) sum_{s<=t} ||grad f(x_s)||
 <= target), NaN otherwise; then the method's stats at the end. Traces: the family's stats and the method's
@@ -33,7 +34,8 @@ from . import oracle
 BASE_STATS = ("diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "argmin_round",
               "grad_norm_sum", "first_average_below_target")
 GN_STATS = frozenset(BASE_STATS[3:])  # need ||grad f(x_t)|| at every step: computed only when requested
-_OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_max_abs")
+_OWN = ("trajectory", "batch", "batch_part", "ThreadPoolExecutor", "get_num_threads", "_max_abs", "EVERY", "np",
+        "math", "njit")
 _BY_KEY = {}
 
 
@@ -103,25 +105,23 @@ def _template(method, family, names, kinds, every=False):
     init = f"    {call(method.init)}\n" if method.init is not None else ""
     fam_stats = [(s, _call(fn, ("x",), lambda a: f"prob[{pos[a]}]")) for s, fn in family.stats]
     m_stats = [(s, call(fn)) for s, fn in method.stats]
-    rec_tr = "".join(f"            out_tr[p, {j}] = {c}\n" for j, (_, c) in enumerate(fam_stats + m_stats))
+    rec_tr = "".join(f"                out_tr[p, {j}] = {c}\n" for j, (_, c) in enumerate(fam_stats + m_stats))
     ts = family.target_stat
-    tval = {"grad_norm": "norm(gbuf)", "loss": "value(prob, x)"}.get(ts) or dict(fam_stats)[ts]
-    if ts == "grad_norm":
-        tval_code = "            gradient(prob, x, gbuf)\n            tv = norm(gbuf)\n"
-    else:
-        tval_code = f"            tv = {tval}\n"
+    tval = {"grad_norm": "gn", "loss": "loss"}.get(ts) or dict(fam_stats)[ts]
     nb = len(BASE_STATS)
     finals = "".join(f"    st[{nb + j}] = {c}\n" for j, (_, c) in enumerate(m_stats))
     if every:
         gn_init = "    st[3] = np.inf\n    st[4] = 0.0\n    st[5] = 0.0\n    st[6] = -1.0\n"
-        gn_step = ("        gradient(prob, x, gbuf)\n        gt = norm(gbuf)\n"
-                   "        if gt < st[3]:\n            st[3] = gt\n            st[4] = t\n"
-                   "        st[5] += gt\n"
-                   "        if st[6] < 0.0 and st[5] <= abs(target) * (t + 1):\n            st[6] = t\n")
+        gn_step = ("            if gn < st[3]:\n                st[3] = gn\n                st[4] = t\n"
+                   "            st[5] += gn\n"
+                   "            if st[6] < 0.0 and st[5] <= abs(target) * (t + 1):\n                st[6] = t\n")
     else:
         gn_init = "    st[3] = np.nan\n    st[4] = np.nan\n    st[5] = np.nan\n    st[6] = np.nan\n"
         gn_step = ""
+    init = ("    t = 0\n" + init) if init else ""
     return f'''
+EVERY = {bool(every)!r}
+
 
 @njit(cache=True, inline="always")
 def _max_abs(x):
@@ -137,7 +137,7 @@ def _max_abs(x):
 
 
 @njit(cache=True)
-def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, out_gn, out_tr, st):
+def trajectory(prob, n, dims, rho, h, x0, seed, target, steps, rec, out_x, out_loss, out_gn, out_tr, st):
     """One configuration of {method.name} on {family.name}."""
     d = x0.shape[0]
 {unpack}    x = x0.copy()
@@ -147,34 +147,37 @@ def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, 
 {gn_init}    p = 0
     xmax_before = np.inf
     xmax = _max_abs(x)
-    st[2] = xmax
+    st[2] = 0.0
     for t in range(steps + 1):
         if not (xmax < 1e150):
             st[0] = t
             break
         recorded = p < rec.shape[0] and rec[p] == t
-        if recorded:
+        # f and ||grad f|| where they are recorded, a statistic needs them, or the iterate has left the
+        # family's safe radius (inside it the divergence rule's loss / gradient part cannot fire)
+        if recorded or EVERY or not (xmax < rho) or (target > 0.0 and st[1] < 0.0):
             loss = value(prob, x)
             gradient(prob, x, gbuf)
             gn = norm(gbuf)
             if not healthy(xmax, loss, gn, xmax_before if t > 0 else np.inf):
                 st[0] = t
                 break
-            out_loss[p] = loss
-            out_gn[p] = gn
-            for j in range(d):
-                out_x[p, j] = x[j]
-{rec_tr}            p += 1
-{gn_step}        if target > 0.0 and st[1] < 0.0:
-{tval_code}            if tv <= target:
-                st[1] = t
+            if recorded:
+                out_loss[p] = loss
+                out_gn[p] = gn
+                for j in range(d):
+                    out_x[p, j] = x[j]
+{rec_tr}                p += 1
+{gn_step}            if target > 0.0 and st[1] < 0.0:
+                if {tval} <= target:
+                    st[1] = t
+        if xmax > st[2]:
+            st[2] = xmax
         if t == steps:
             break
         xmax_before = max(xmax_before, xmax) if t > 0 else xmax
         {call(method.step)}
         xmax = _max_abs(x)
-        if xmax > st[2]:
-            st[2] = xmax
     while p < rec.shape[0]:
         out_loss[p] = np.nan
         out_gn[p] = np.nan
@@ -184,16 +187,17 @@ def trajectory(prob, n, dims, h, x0, seed, target, steps, rec, out_x, out_loss, 
 {finals}
 
 @njit(cache=True, nogil=True)
-def batch_part(lo, hi, prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st):
+def batch_part(lo, hi, prob, n, dims, rho, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr,
+               out_st):
     """Configurations lo, ..., hi-1, one after another (without the GIL)."""
     for b in range(lo, hi):
-        trajectory(prob, n, dims, hyper[b], x0[b], seeds[b], target[b], steps, rec, out_x[b], out_loss[b],
+        trajectory(prob, n, dims, rho, hyper[b], x0[b], seeds[b], target[b], steps, rec, out_x[b], out_loss[b],
                    out_gn[b], out_tr[b], out_st[b])
 
 
-def batch(prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st):
+def batch(prob, n, dims, rho, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st):
     """Every configuration, in parts on numba.get_num_threads() threads (one configuration per thread)."""
-    args = (prob, n, dims, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st)
+    args = (prob, n, dims, rho, hyper, x0, seeds, target, steps, rec, out_x, out_loss, out_gn, out_tr, out_st)
     m = hyper.shape[0]
     threads = min(get_num_threads(), m)
     if threads <= 1:
@@ -212,11 +216,11 @@ def module_text(method, family, noise_name, names, kinds, every=False):
     roots += [fn for _, fn in family.stats] + ([family.client_grad] if family.client_grad is not None else [])
     roots += [family.noises[noise_name]] if noise_name != "none" else []
     order, consts, modules = _collect(roots, stubs)
-    taken = {d.py_func.__name__ for d in order}
+    taken = {d.py_func.__name__ for d in order} | set(consts)
     clash = sorted(taken & (set(_OWN) | set(oracle.ORACLE_NAMES)))
     if clash:
-        raise TheoryBenchError(f"a piece is named {clash[0]!r}, a name the vector template or the oracle uses: "
-                               "rename it")
+        raise TheoryBenchError(f"a piece or a constant the pieces read is named {clash[0]!r}, a name the vector "
+                               "template or the oracle uses: rename it")
     parts = ["from concurrent.futures import ThreadPoolExecutor", "", "import numpy as np"]
     parts += (["import math"] if "math" in modules else []) + ["from numba import get_num_threads, njit", ""]
     parts += [f"{k} = {v}" for k, v in sorted(consts.items())]
@@ -253,6 +257,28 @@ def kernel(method, family, noise_name, names, kinds, cache_dir=None, every=False
 def accepts(problem):
     """The vector template runs instances of a declared vector family."""
     return isinstance(problem, VectorProblem)
+
+
+def _call_kernel(mod, method, family, names, kinds, *args):
+    """``mod.batch(*args)``; a piece that does not type-check against the instance's arrays (a number where
+    it indexes an array, ...) is reported with the layout, not as Numba's traceback."""
+    from numba.core.errors import TypingError
+    try:
+        mod.batch(*args)
+    except TypingError as e:
+        first = next((ln for ln in str(e).splitlines() if ln.strip()), "")
+        layout_text = ", ".join(f"{k} ({t})" for k, t in zip(names, kinds) if k != "|" and t != "|")
+        raise TheoryBenchError(f"method {method.name!r} on family {family.name!r} does not compile for this "
+                               f"instance's arrays [{layout_text}]: {first[:300]}") from None
+
+
+def _safe_radius(family, problem):
+    """``rho``: inside ``max_j |x_j| < rho`` the family guarantees |f|, ||grad f|| < 1e150, so the kernel
+    evaluates them only where recorded or needed; 0 (evaluate every step) when the family declares none."""
+    if family.safe_radius is None:
+        return 0.0
+    rho = float(family.safe_radius(problem))
+    return min(max(rho, 0.0), 1e150) if rho == rho else 0.0
 
 
 def _dims(problem):
@@ -326,6 +352,10 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         method.check_values(prob, combos)
         if [s for s, _ in fam.stats] != [s for s, _ in fam0.stats]:
             raise TheoryBenchError("a batch of the vector template takes instances of one family")
+        both = sorted({s for s, _ in fam.stats} & {s for s, _ in method.stats})
+        if both:
+            raise TheoryBenchError(f"method {method.name!r} and family {fam.name!r} both declare the statistic(s) "
+                                   f"{both}: rename the method's")
         idx = np.flatnonzero(where == u) if len(objs) > 1 else np.arange(n)
         names, kinds = layout(prob)
         mod = kernel(method, fam, prob.noise, names, kinds, cache_dir, every)
@@ -338,7 +368,7 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
         ol, og = (out_loss, out_g) if whole else (np.full((idx.size, nrec), np.nan), np.full((idx.size, nrec), np.nan))
         ot = out_tr if whole else np.full((idx.size, nrec, len(tr_names)), np.nan)
         os_ = out_s if whole else np.zeros((idx.size, out_s.shape[1]))
-        mod.batch(tuple(prob.arrays[k] for k in names), int(prob.n_clients), _dims(prob),
+        _call_kernel(mod, method, fam, names, kinds, tuple(prob.arrays[k] for k in names), int(prob.n_clients), _dims(prob), _safe_radius(fam, prob),
                   np.ascontiguousarray(hyper_all[idx]), np.ascontiguousarray(x0), np.ascontiguousarray(seeds_all[idx]),
                   np.ascontiguousarray(targets[idx], dtype=np.float64), int(rounds), rec, ox, ol, og, ot, os_)
         if not whole:

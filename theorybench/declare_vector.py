@@ -19,6 +19,9 @@ arrays they read (after the fixed leading arguments)::
                                                     out += one draw z of the noise model (mean 0)
     stats = (("name", stat(x, <arrays>) -> float), ...)
                                                     recorded next to f and ||grad f|| (e.g. ||x - x*||^2)
+    safe_radius(problem) -> rho                     optional, plain Python: |f|, ||grad f|| < 1e150 while
+                                                    max_j |x_j| < rho (then f is evaluated only where needed;
+                                                    :func:`smooth_safe_radius` gives rho for an L-smooth f)
 
 **Method** (:class:`VectorMethod`): hyperparameters ``params`` (``Param``: default, range, choices,
 meaning), ``state`` (arrays the method keeps: ``(("h", ("n", "d")), ("comms", (1,)), ...)``, shapes in
@@ -62,6 +65,7 @@ from .params import Param
 from .problem import Problem
 
 FIXED = ("x", "t", "seed", "prob", "n", "d", "target")
+RESERVED_IN_FAMILY = ("out", "i", "stream", "counter")  # the family pieces' leading names, never array names
 FAMILY_LEADING = {"value": ("x",), "grad": ("x", "out"), "client_grad": ("i", "x", "out"),
                   "noise": ("out", "seed", "stream", "counter"), "stat": ("x",)}
 
@@ -85,23 +89,40 @@ class VectorProblem(Problem):
     family_name: str = ""
 
     def __post_init__(self):
-        self.params = np.zeros((max(1, int(self.params.shape[0])), 0))
+        if int(self.params.shape[0]) < 1:
+            raise ValueError("a vector-template instance has at least one client (params of shape (n, 0), n >= 1)")
+        self.params = np.zeros((int(self.params.shape[0]), 0))
+        if self.x0 is None:
+            raise ValueError("a vector-template instance needs its default start x0 (d coordinates)")
         self.x0 = np.atleast_1d(np.asarray(self.x0, dtype=np.float64))
         if self.x0.shape != (self.dim,):
             raise ValueError(f"x0 must have {self.dim} coordinates, got shape {self.x0.shape}")
         arrays = {}
         for k, v in self.arrays.items():
-            if not k.isidentifier() or keyword.iskeyword(k) or k in FIXED:
-                raise ValueError(f"array name {k!r} must be an identifier other than {', '.join(FIXED)}")
-            if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool):
-                arrays[k] = float(v)
+            if not k.isidentifier() or keyword.iskeyword(k) or k in FIXED or k in RESERVED_IN_FAMILY:
+                raise ValueError(f"array name {k!r} must be an identifier other than "
+                                 f"{', '.join(FIXED + RESERVED_IN_FAMILY)}")
+            a = np.asarray(v)
+            if a.dtype.kind not in "iuf" or isinstance(v, bool):
+                raise ValueError(f"array {k!r} must hold real numbers (got {a.dtype}); bools and complex numbers "
+                                 "are refused")
+            if a.dtype.kind == "u" and a.size and int(a.max()) > np.iinfo(np.int64).max:
+                raise ValueError(f"array {k!r} has integers past int64")
+            if a.ndim == 0:
+                arrays[k] = float(a)
             else:
-                a = np.asarray(v)
-                a = np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iub" else np.float64)
+                a = np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64)
                 a.setflags(write=False)
                 arrays[k] = a
         self.arrays = arrays
-        self.dims = {**{k: int(v) for k, v in self.dims.items()}, "d": int(self.dim), "n": self.n_clients}
+        dims = {k: int(v) for k, v in self.dims.items()}
+        bad = {k: v for k, v in dims.items() if v < 1}
+        if bad:
+            raise ValueError(f"sizes must be positive, got {bad}")
+        for k, v in (("d", int(self.dim)), ("n", self.n_clients)):
+            if k in dims and dims[k] != v:
+                raise ValueError(f"size {k!r} is {v} for this instance; dims gives {dims[k]}")
+        self.dims = {**dims, "d": int(self.dim), "n": self.n_clients}
 
     @property
     def family_piece(self):
@@ -146,7 +167,7 @@ def _check_names(owner, fn, lead, what):
     if tuple(args[:len(lead)]) != tuple(lead):
         raise TheoryBenchError(f"{owner}: {what} must take ({', '.join(lead)}, <arrays>) first, got ({', '.join(args)})")
     for a in args[len(lead):]:
-        if a in FIXED or a in ORACLE_NAMES:
+        if a in FIXED or a in ORACLE_NAMES or a in RESERVED_IN_FAMILY:
             raise TheoryBenchError(f"{owner}: {what} argument {a!r} is a reserved name, not an array name")
     return args[len(lead):]
 
@@ -167,9 +188,15 @@ class VectorFamily:
     target_stat: str = "grad_norm"
     doc: str = ""
     reference: str = ""
+    safe_radius: object = None  # safe_radius(problem) -> rho: |f|, ||grad f|| < 1e150 while max_j |x_j| < rho
 
     def __post_init__(self):
         owner = f"family {self.name!r}"
+        clash = [fn.py_func.__name__ for fn in (self.value, self.grad, self.client_grad) if fn is not None
+                 and fn.py_func.__name__ in ORACLE_NAMES]
+        if clash:
+            raise TheoryBenchError(f"{owner}: piece {clash[0]!r} is named like an oracle function "
+                                   f"({', '.join(ORACLE_NAMES)}): rename it")
         object.__setattr__(self, "problems", tuple(self.problems))
         _check_names(owner, _need_njit(self.value, f"{owner}: value"), FAMILY_LEADING["value"], "value")
         _check_names(owner, _need_njit(self.grad, f"{owner}: grad"), FAMILY_LEADING["grad"], "grad")
@@ -254,6 +281,10 @@ class VectorMethod:
         clash = sorted({n for n in taken if taken.count(n) > 1} | (set(taken) & set(FIXED + ORACLE_NAMES)))
         if clash:
             raise TheoryBenchError(f"{owner}: name(s) {clash} are declared twice or reserved ({', '.join(FIXED)})")
+        from .compose_vector import BASE_STATS
+        shadow = sorted({n for n, _ in self.stats} & set(BASE_STATS))
+        if shadow:
+            raise TheoryBenchError(f"{owner}: statistic name(s) {shadow} are the engine's own ({', '.join(BASE_STATS)})")
         _need_njit(self.step, f"{owner}: step")
         if "x" not in piece_args(self.step):
             raise TheoryBenchError(f"{owner}: step must take 'x' (the iterate, updated in place)")
@@ -303,6 +334,21 @@ class VectorMethod:
                 return (f"method {self.name!r}: state {s!r} has shape {shape}; problem {problem.name!r} has no "
                         f"size named {bad[0]!r} (it has {', '.join(sorted(problem.dims))})")
         return None
+
+
+def smooth_safe_radius(L, xstar, f_star=0.0):
+    """A ``safe_radius`` for an L-smooth f with minimiser x* and f(x*) = f*: with ``r = ||x - x*|| <=
+    sqrt(d) (max_j |x_j| + max_j |x*_j|)``, |f(x) - f*| <= L r^2/2 and ||grad f(x)|| <= L r, both below 1e149
+    (a decade under the divergence rule's 1e150) while ``max_j |x_j| < rho``."""
+    xstar = np.atleast_1d(np.asarray(xstar, dtype=np.float64))
+    L = float(L)
+    if not (L > 0.0 and np.isfinite(L)) or not np.isfinite(xstar).all():
+        return 0.0
+    room = 1e149 - abs(float(f_star))
+    if room <= 0.0:
+        return 0.0
+    r = min(np.sqrt(2.0 * room / L), 1e149 / L)
+    return max(0.0, float(r / np.sqrt(xstar.size) - np.abs(xstar).max()))
 
 
 VECTOR_FAMILIES: dict = {}
