@@ -387,3 +387,18 @@ def test_smooth_safe_radius_bounds_f_and_its_gradient():
     r = np.linalg.norm(x - (-np.sign(xs) * np.abs(xs)))
     assert L * r * r / 2 < 1e150 and L * r < 1e150 and rho > 1e70
     assert smooth_safe_radius(0.0, xs) == 0.0 and smooth_safe_radius(L, [np.nan]) == 0.0
+
+
+def test_negative_target_stops_at_the_first_running_average_crossing():
+    """As in the other kernels: target < 0 uses |target| and ends the run at the first step where the running
+    average of ||grad f(x_t)|| is below it (the records after it are NaN)."""
+    prob = tb.make_problem("test-quad", d=3)
+    T = 200
+    full = tb.run(prob, "test-sgd", steps=T, eta=0.1, record=np.arange(T + 1))
+    avg = np.cumsum(full.grad_norm) / np.arange(1, T + 2)
+    k = int(np.argmax(avg <= 0.5))
+    assert 0 < k < T
+    res = tb.run(prob, "test-sgd", steps=T, eta=0.1, target=-0.5, record=np.arange(T + 1))
+    assert res.stats["first_average_below_target"] == k and res.stats["diverged_round"] == -1
+    assert np.isfinite(res.loss[:k + 1]).all() and np.isnan(res.loss[k + 1:]).all()
+    assert np.array_equal(res.x[:k + 1], full.x[:k + 1])

@@ -13,7 +13,8 @@ the gradient-norm statistics), and wherever ``max_j |x_j|`` reaches the family's
 when it declares none); the bound check on x (NaN, inf, 1e150) runs every step.
 
 Statistics per configuration: ``diverged_round`` (the first step that is not healthy, -1: never),
-``first_below_target`` (first step whose ``family.target_stat`` is ``<= target``, -1: never or no target),
+``first_below_target`` (first step whose ``family.target_stat`` is ``<= |target|``, -1: never or no target;
+a negative target also stops the run at ``first_average_below_target``, as in the other kernels),
 ``max_abs_x`` (max of max_j |x_j| over the healthy steps); when ``stats`` names any of them (they cost a full
 gradient per step), ``min_grad_norm`` (min_t ||grad f(x_t)||), ``argmin_round``, ``grad_norm_sum``
 (sum_t ||grad f(x_t)||) and ``first_average_below_target`` (first t with (1/(t+1)) sum_{s<=t} ||grad f(x_s)||
@@ -114,7 +115,8 @@ def _template(method, family, names, kinds, every=False):
         gn_init = "    st[3] = np.inf\n    st[4] = 0.0\n    st[5] = 0.0\n    st[6] = -1.0\n"
         gn_step = ("            if gn < st[3]:\n                st[3] = gn\n                st[4] = t\n"
                    "            st[5] += gn\n"
-                   "            if st[6] < 0.0 and st[5] <= abs(target) * (t + 1):\n                st[6] = t\n")
+                   "            if st[6] < 0.0 and st[5] <= abs(target) * (t + 1):\n                st[6] = t\n"
+                   "                if target < 0.0:\n                    stop = True\n")
     else:
         gn_init = "    st[3] = np.nan\n    st[4] = np.nan\n    st[5] = np.nan\n    st[6] = np.nan\n"
         gn_step = ""
@@ -146,6 +148,7 @@ def trajectory(prob, n, dims, rho, h, x0, seed, target, steps, rec, out_x, out_l
     st[1] = -1.0
 {gn_init}    p = 0
     xmax_before = np.inf
+    stop = False
     xmax = _max_abs(x)
     st[2] = 0.0
     for t in range(steps + 1):
@@ -155,7 +158,7 @@ def trajectory(prob, n, dims, rho, h, x0, seed, target, steps, rec, out_x, out_l
         recorded = p < rec.shape[0] and rec[p] == t
         # f and ||grad f|| where they are recorded, a statistic needs them, or the iterate has left the
         # family's safe radius (inside it the divergence rule's loss / gradient part cannot fire)
-        if recorded or EVERY or not (xmax < rho) or (target > 0.0 and st[1] < 0.0):
+        if recorded or EVERY or not (xmax < rho) or (target != 0.0 and st[1] < 0.0):
             loss = value(prob, x)
             gradient(prob, x, gbuf)
             gn = norm(gbuf)
@@ -168,12 +171,12 @@ def trajectory(prob, n, dims, rho, h, x0, seed, target, steps, rec, out_x, out_l
                 for j in range(d):
                     out_x[p, j] = x[j]
 {rec_tr}                p += 1
-{gn_step}            if target > 0.0 and st[1] < 0.0:
-                if {tval} <= target:
+{gn_step}            if target != 0.0 and st[1] < 0.0:
+                if {tval} <= abs(target):
                     st[1] = t
         if xmax > st[2]:
             st[2] = xmax
-        if t == steps:
+        if t == steps or stop:
             break
         xmax_before = max(xmax_before, xmax) if t > 0 else xmax
         {call(method.step)}
@@ -322,7 +325,10 @@ def run_batch_group(alg, problems, settings, seeds, rounds, rec, x0s, targets, b
     ``stat_names``. ``stats``: the statistics needed; the gradient-norm ones (``GN_STATS``) are computed
     only when named here (``"all"`` leaves them out: a full gradient per step would double the cost of a
     stochastic method)."""
-    every = not isinstance(stats, str) and bool(set(stats) & GN_STATS)
+    targets_in = np.zeros(len(problems)) if targets is None else np.asarray(targets, dtype=np.float64)
+    # a negative target asks for the early stop at the first running-average crossing: it needs ||grad f||
+    # at every step, as in the other kernels
+    every = (not isinstance(stats, str) and bool(set(stats) & GN_STATS)) or bool((targets_in < 0).any())
     from .declare import get_vector_method
     from .runner import _distinct
     method = get_vector_method(alg.name)
