@@ -52,3 +52,16 @@ def machine_info():
     except Exception:  # pragma: no cover
         info["git_commit"] = None
     return info
+
+
+def jax_over_seeds(traj):
+    """``(call, jax version)``: ``call(seeds)`` runs ``jax.jit(jax.vmap(traj))`` on one PRNG key per seed and
+    returns the result as a NumPy array (waiting for it)."""
+    import jax
+    import jax.numpy as jnp
+    fn = jax.jit(jax.vmap(traj))
+
+    def call(seeds):
+        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
+        return np.asarray(fn(keys).block_until_ready())
+    return call, jax.__version__

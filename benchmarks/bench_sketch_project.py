@@ -42,7 +42,7 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_t
 
 import numpy as np  # noqa: E402
 
-from _common import HERE, machine_info, timed  # noqa: E402
+from _common import jax_over_seeds, HERE, machine_info, timed  # noqa: E402
 
 GOLDEN, M1, M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -125,12 +125,7 @@ def make_jax(arr, sketch, T, k):
     def traj(key):
         x, _ = jax.lax.scan(body, jnp.zeros(n), jax.random.split(key, T))
         return x
-    fn = jax.jit(jax.vmap(traj))
-
-    def call(seeds):
-        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
-        return np.asarray(fn(keys).block_until_ready())
-    return call, jax.__version__
+    return jax_over_seeds(traj)
 
 
 def main(argv=None):

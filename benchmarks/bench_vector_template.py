@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from _common import HERE, machine_info, timed
+from _common import jax_over_seeds, HERE, machine_info, timed
 
 sys.path.insert(0, str(HERE.parent / "tests"))
 
@@ -76,12 +76,7 @@ def make_jax(H, c, sigma, eta, T):
             return x - eta * (Hj @ (x - cj) + sigma * z), None
         x, _ = jax.lax.scan(body, jnp.zeros(H.shape[0]), jax.random.split(key, T))
         return x
-    fn = jax.jit(jax.vmap(traj))
-
-    def call(seeds):
-        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds))
-        return np.asarray(fn(keys).block_until_ready())
-    return call, jax.__version__
+    return jax_over_seeds(traj)
 
 
 def main(argv=None):

@@ -159,13 +159,11 @@ def test_bad_method_parameters():
 
 def test_same_numbers_on_any_thread_count():
     import numba
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("one thread only")
     prob = tb.make_problem("ht-logcosh", noise="student", alpha=1.2)
     old = numba.get_num_threads()
     try:
         out = []
-        for k in (1, 2):
+        for k in (1, numba.config.NUMBA_NUM_THREADS):  # (1 and 1 on a one-thread machine: still runs)
             numba.set_num_threads(k)
             out.append(tb.sweep(prob, "clipped-sgd", seeds=64, steps=40, record=[40], lam=0.5).x)
     finally:

@@ -84,8 +84,9 @@ def _local_steps(t, seed, prob, xs, hs, xh, gbuf, g):
 
 
 @njit(cache=True, inline="always")
-def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar):
-    """One step of Scaffnew (module docstring); ``tmark[2]`` counts the communications."""
+def _random_communication_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar, control):
+    """One step (module docstring); ``control``: Scaffnew's control variates h_i (else they stay 0: local GD
+    with random communication); ``tmark[2]`` counts the communications."""
     n, d = xs.shape
     g = lt_gamma(gamma, L)
     q = lt_prob(p, L, mu)
@@ -95,11 +96,12 @@ def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, m
         for j in range(d):
             s = 0.0
             for i in range(n):
-                s += xh[i, j] - (g / q) * hs[i, j]
+                s += xh[i, j] - (g / q) * hs[i, j] if control else xh[i, j]
             s /= n
             for i in range(n):
                 xs[i, j] = s
-                hs[i, j] += (q / g) * (s - xh[i, j])
+                if control:
+                    hs[i, j] += (q / g) * (s - xh[i, j])
     else:
         for i in range(n):
             for j in range(d):
@@ -113,31 +115,15 @@ def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, m
 
 
 @njit(cache=True, inline="always")
+def scaffnew_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar):
+    """One step of Scaffnew (module docstring)."""
+    _random_communication_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar, True)
+
+
+@njit(cache=True, inline="always")
 def local_gd_random_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar):
     """One step of local GD with random communication (Scaffnew without h: ``hs`` stays 0)."""
-    n, d = xs.shape
-    g = lt_gamma(gamma, L)
-    q = lt_prob(p, L, mu)
-    _local_steps(t, seed, prob, xs, hs, xh, gbuf, g)
-    if uniform01(seed, n, t) < q:
-        tmark[2] += 1.0
-        for j in range(d):
-            s = 0.0
-            for i in range(n):
-                s += xh[i, j]
-            s /= n
-            for i in range(n):
-                xs[i, j] = s
-    else:
-        for i in range(n):
-            for j in range(d):
-                xs[i, j] = xh[i, j]
-    for j in range(d):
-        s = 0.0
-        for i in range(n):
-            s += xs[i, j]
-        x[j] = s / n
-    _mark(x, t + 1, tmark, eps, xstar)
+    _random_communication_step(x, t, seed, prob, xs, hs, xh, gbuf, tmark, gamma, p, eps, L, mu, xstar, False)
 
 
 @njit(cache=True)
