@@ -2,9 +2,11 @@
 NeurIPS 2024).
 
 Written from the pseudocode (the paper's and the authors' synthetic script as described in the docstring
-of ``theorybench.kernels.scaffold``), not from the Numba kernel: a Python loop over rounds, one over the
-sampled clients, one over local steps, NumPy arithmetic per step. These functions are the oracle that
-``tests/test_scaffold.py`` holds ``theorybench.kernels.scaffold`` against.
+of ``theorybench.methods.scaffold_vector``), not from the Numba kernel: a Python loop over rounds, one over
+the sampled clients, one over local steps, NumPy arithmetic per step. These functions are the oracle that
+``tests/test_scaffold.py`` holds the vector-template methods of ``theorybench.methods.scaffold_vector``
+against (and ``tests/test_scaffold_vector.py`` the former generic kernel ``theorybench.kernels.scaffold``
+while it exists).
 
 Notation: N clients, S sampled per round, I local steps, R rounds, ``lr``, amplification ``gamma``
 (local stepsize ``eta = lr/gamma`` for the amplified methods, ``lr`` otherwise), period P, K groups,

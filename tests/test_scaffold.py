@@ -1,6 +1,6 @@
-"""The Amplified SCAFFOLD kernel (``theorybench.kernels.scaffold``) against the plain NumPy reference
-(``tests/reference_scaffold.py``); the synthetic instance's gradients against finite differences; cyclic
-participation; and the parts of claim AS-1 at quick size."""
+"""The Amplified SCAFFOLD methods (vector template, ``theorybench.methods.scaffold_vector``) against the plain
+NumPy reference (``tests/reference_scaffold.py``); the synthetic instance's gradients against finite
+differences; cyclic participation; and the parts of claim AS-1 at quick size."""
 import math
 
 import numpy as np
@@ -8,7 +8,6 @@ import pytest
 
 import theorybench as tb
 from theorybench.errors import TheoryBenchError
-from theorybench.families import ASYNTH
 from theorybench.sampling import CYCLIC, available_clients, sample_clients, sample_clients_reference
 
 import reference_scaffold as ref
@@ -147,7 +146,8 @@ def test_asynth_constants():
     assert np.linalg.norm(prob.grad(xs)) == 0.0
     assert prob.value(xs) == prob.constant("f_star") == 0.0
     assert prob.value(prob.x0) == prob.constant("f_x0")
-    assert prob.family == ASYNTH and prob.noise == "gaussian" and prob.noise_coords == (2,)
+    assert prob.family_name == PROBLEM and prob.noise == "gaussian" and prob.noise_coords == (2,)
+    assert np.array_equal(prob.arrays["noise_mask"], [0.0, 0.0, 1.0, 0.0])
     for i in range(2):  # heterogeneity at the optimum: ||grad f_i(x*)|| = zeta
         assert np.linalg.norm(prob.client_grad(i, xs)) == prob.constant("heterogeneity_at_optimum") == 16.0
 
@@ -181,12 +181,14 @@ def test_cyclic_availability_and_sampling(N, K, P, S):
 
 
 def test_kernel_only_moves_with_the_available_group():
-    """Each client's gradient in x4 is a distinct constant (a_i = 0, s_i zeta_i = i + 1), so one round of
+    """Each client's gradient in x4 is a distinct constant (a_i = 0, s_i zeta = i + 1), so one round of
     FedAvg with S = 1 moves x4 by exactly -lr I (i + 1): the kernel's choice of client is read off the
     trace and must be the reference sampler's draw from the available group."""
     N, K, P, I, lr = 6, 3, 12, 2, 1e-3
-    rows = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 1.0, float(i + 1), 0.0] for i in range(N)])
-    prob = tb.Problem("test-groups", ASYNTH, rows, 4, np.zeros(4))
+    from problems.amplified_scaffold import asynth_arrays, asynth_instance
+    arrays = asynth_arrays(mu=1.0, c=0.0, H=1.0, b2=0.0, a=np.zeros(N), s=np.arange(1.0, N + 1), zeta=1.0,
+                           extra=0.0, sigma=0.0)
+    prob = asynth_instance("test-groups", arrays, noise="none")
     R = 4 * P
     res = tb.run(prob, "fedavg-pp", rounds=R, seed=3, lr=lr, local_steps=I, groups=K, period=P,
                  clients_per_round=1, record=np.arange(R + 1))
