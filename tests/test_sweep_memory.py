@@ -83,3 +83,9 @@ def test_axis_given_twice_is_refused():
     with pytest.raises(TheoryBenchError, match="collide"):
         tb.sweep("two-client-quadratic", "local-clip", grid={"gamma": [1.0, 2.0]}, tied_grid={"gamma": [1.0, 2.0]},
                  rounds=2)
+
+
+def test_seed_as_a_grid_axis_is_refused_with_the_fix():
+    for kw in ({"grid": {"seed": [0, 1]}}, {"tied_grid": {"seed": [0, 1]}}):
+        with pytest.raises(TheoryBenchError, match="seeds axis.*problem_grid"):
+            tb.sweep("psd-quadratic", "gd", seeds=2, steps=3, **kw)

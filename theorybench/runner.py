@@ -618,6 +618,9 @@ def sweep(problem, algorithm, grid=None, problem_grid=None, *, tied_grid=None, s
     hyper_names = {p.name for p in alg.params}
     taken = hyper_names | {"seed"}  # a problem parameter named like a hyperparameter or the seed axis
     dims = [f"problem_{k}" if (src == "p" and k in taken) else k for src, k in names] + ["seed"]
+    if "seed" in grid or "seed" in tied_grid:
+        raise TheoryBenchError("'seed' is the seeds axis (seeds=S or seeds=[...]), not a grid axis; an instance's "
+                               "own parameter named seed goes in problem_grid (its axis is then 'problem_seed')")
     if len(set(dims)) != len(dims):
         raise TheoryBenchError(f"sweep axes collide: {dims} (an axis is given twice, e.g. in grid and tied_grid)")
     shape = tuple(len(v) for v in values) + (len(seed_list),)
