@@ -1,7 +1,8 @@
 """Amplified SCAFFOLD (Crawshaw, Liu, NeurIPS 2024): claim AS-1.
 
 Instance: ``amplified-scaffold-synthetic`` (``problems/amplified_scaffold.py``, the authors' synthetic
-objective in d = 4). Algorithms (``theorybench.kernels.scaffold``): ``fedavg-pp`` (FedAvg), ``fedprox``,
+objective in d = 4, a vector-template family). Algorithms (``theorybench.methods.scaffold_vector``, one vector
+step per round): ``fedavg-pp`` (FedAvg), ``fedprox``,
 ``scaffold``, ``amplified-fedavg``, ``amplified-scaffold``, all with the experiment's cyclic participation
 (K = 2 groups, period P = 480), S = 1 and I = 10.
 
