@@ -13,8 +13,7 @@ from theorybench import make_problem, run, run_batch
 from theorybench.algorithms import get_algorithm
 from theorybench.claims import Evidence, num, register_paper, verdict
 from theorybench.measure import fit_power_law
-from theorybench.problem import Problem
-from problems.smooth_polynomials import steps_to_eps_formula
+from problems.smooth_polynomials import steps_to_eps_formula, with_noise
 
 PAPER = register_paper(
     "adaptive_methods",
@@ -36,8 +35,7 @@ def _gs1_instances():
     """Noisy instances with gradients of very different sizes across coordinates and steps."""
     q = make_problem("quartic-clients", n=3, d=8, data_seed=2, x0=3.0)
     e = make_problem("extremal", L0=1.0, L1=2.0, d=3, x0=4.0)
-    return [Problem(q.name, q.family, q.params, q.dim, q.x0, noise="gaussian", sigma=1.0),
-            Problem(e.name, e.family, e.params, e.dim, np.array([4.0, -0.5, 1e-3]), noise="uniform", sigma=0.3)]
+    return [with_noise(q, "gaussian", 1.0), with_noise(e, "uniform", 0.3, x0=[4.0, -0.5, 1e-3])]
 
 
 @PAPER.claim("GS-1", "Crawshaw et al., NeurIPS 2022 (implicit clipping) [derived, exact]",
@@ -96,13 +94,14 @@ GS2_CONVERGED = 0.5    # "converges": min_t ||grad f(x_t)|| <= 0.5 (the noise le
 def check_gs2(size="quick", control=False):
     x0 = 1.0 if control else GS2_X0
     base = make_problem("extremal", L0=1.0, L1=1.0, d=10, x0=x0)
-    prob = Problem(base.name, base.family, base.params, base.dim, base.x0, noise="gaussian", sigma=0.5)
+    prob = with_noise(base, "gaussian", 0.5)
     T = GS2_STEPS[size]
     seeds = list(range(4 if size == "quick" else 16))
     sgd_div, gs_conv = 0, 0
     for s in seeds:
         r1 = run(prob, "gd", steps=T, seed=s, eta=GS2_ETA)
-        r2 = run(prob, "generalized-signsgd", steps=T, seed=s, eta=GS2_ETA, beta1=0.9, beta2=GS2_B2, eps=1e-8)
+        r2 = run(prob, "generalized-signsgd", steps=T, seed=s, eta=GS2_ETA, beta1=0.9, beta2=GS2_B2, eps=1e-8,
+                 stats=["min_grad_norm"])
         sgd_div += r1.diverged
         gs_conv += (not r2.diverged) and r2.stats["min_grad_norm"] <= GS2_CONVERGED
     ok = sgd_div == len(seeds) and gs_conv == len(seeds)

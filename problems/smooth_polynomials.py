@@ -10,12 +10,27 @@ Tight (L0, L1) constants (Hessian form ``|f''| <= L0 + L1 |f'|``, tight L0 for a
     exp(a x):                                     (0, |a|)
     (L0/L1^2)(cosh(L1 x) - 1):                    (L0, L1)
     extremal (L0/L1^2)(exp(L1|x|) - L1|x| - 1):   (L0, L1), with equality E'' = L0 + L1|E'| (DERIVED)
-"""
-import numpy as np
 
+Vector template (``theorybench.declare_vector``): one ``VectorFamily`` per objective below (``sp-monomial``,
+``sp-abs-power``, ``sp-exp``, ``sp-cosh``, ``sp-extremal``, ``sp-huber``, ``sp-quartic``), with the arithmetic of
+``theorybench.families`` operation for operation (the trajectories are the same numbers), ``client_grad`` (one
+client, or the rows of ``b``), and the noise models of the single kernel: ``uniform`` (``U(-sigma, sigma]``),
+``gaussian``, ``rademacher`` (+-sigma), ``truncated-gaussian`` (``theorybench.rng.noise``), coordinate j of draw k
+of stream s at counter ``k d + j``, only where ``noise_mask[j] != 0`` (the arrays ``sigma``, ``noise_mask``).
+``safe_radius``: a radius inside which |f| and ||grad f|| stay below 1e149 (derived per family below, with a
+factor 1/2 of room).
+"""
+import dataclasses
+import math
+
+import numpy as np
+from numba import njit
+
+from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
 from theorybench.families import ABSPOW, COSH, EXPA, EXTREMAL, HUBER1, MONOMIAL, QUARTIC
 from theorybench.params import Param
 from theorybench.problem import Constant, Problem, register_problem
+from theorybench.rng import NOISE_GAUSSIAN, NOISE_RADEMACHER, NOISE_TRUNCGAUSS, NOISE_UNIFORM, noise
 
 DIM = Param("d", 1, "dimension d", kind="int", low=1, high=10**6)
 L1_FOR = Param("L1", 3.0, "the L1 at which the tight L0 constant is reported", low=0.0, low_open=True)
@@ -33,6 +48,334 @@ def tight_L0_monomial(p, L1):
 
 def _start(x0, d):
     return np.full(d, float(x0))
+
+
+# ================================================================== vector-template families (module docstring)
+
+@njit(cache=True, inline="always")
+def sp_add_noise(out, kind, sigma, seed, stream, counter, noise_mask):
+    """``out[j] += noise(kind, sigma, seed, stream, counter d + j)`` where ``noise_mask[j] != 0``."""
+    d = out.shape[0]
+    for j in range(d):
+        if noise_mask[j] != 0.0:
+            out[j] += noise(kind, sigma, seed, stream, counter * d + j)
+
+
+@njit(cache=True, inline="always")
+def sp_uniform_noise(out, seed, stream, counter, sigma, noise_mask):
+    sp_add_noise(out, NOISE_UNIFORM, sigma, seed, stream, counter, noise_mask)
+
+
+@njit(cache=True, inline="always")
+def sp_gaussian_noise(out, seed, stream, counter, sigma, noise_mask):
+    sp_add_noise(out, NOISE_GAUSSIAN, sigma, seed, stream, counter, noise_mask)
+
+
+@njit(cache=True, inline="always")
+def sp_rademacher_noise(out, seed, stream, counter, sigma, noise_mask):
+    sp_add_noise(out, NOISE_RADEMACHER, sigma, seed, stream, counter, noise_mask)
+
+
+@njit(cache=True, inline="always")
+def sp_truncgauss_noise(out, seed, stream, counter, sigma, noise_mask):
+    sp_add_noise(out, NOISE_TRUNCGAUSS, sigma, seed, stream, counter, noise_mask)
+
+
+NOISE_PIECES = {"uniform": sp_uniform_noise, "gaussian": sp_gaussian_noise, "rademacher": sp_rademacher_noise,
+                "truncated-gaussian": sp_truncgauss_noise}
+
+
+def _radius(bound_f, bound_g):
+    """The largest r (times 1/2) with both bounds (increasing functions of r) below 1e149: bisection on a log
+    scale (plain Python, once per instance)."""
+    lo, hi = 0.0, 1e150
+    if bound_f(hi) < 1e149 and bound_g(hi) < 1e149:
+        return hi
+    for _ in range(200):
+        mid = math.sqrt(max(lo, 1e-300) * hi) if lo > 0 else hi * 1e-10 if hi > 1e-290 else 0.5 * hi
+        try:
+            ok = bound_f(mid) < 1e149 and bound_g(mid) < 1e149
+        except OverflowError:
+            ok = False
+        lo, hi = (mid, hi) if ok else (lo, mid)
+        if hi - lo <= 1e-12 * hi:
+            break
+    return 0.5 * lo
+
+
+def _safe(fn):
+    """A safe_radius from ``fn(problem) -> (bound_f, bound_g)`` (overflow in a bound: not safe)."""
+    def radius(problem):
+        bf, bg = fn(problem)
+
+        def guard(b):
+            def g(r):
+                try:
+                    return b(r)
+                except (OverflowError, ZeroDivisionError):
+                    return math.inf
+            return g
+        return _radius(guard(bf), guard(bg))
+    return radius
+
+
+# x^p: f = A sum_j x_j^p, grad_j = A p x_j^(p-1)  (families.MONOMIAL)
+@njit(cache=True)
+def sp_monomial_value(x, A, p):
+    v = 0.0
+    for j in range(x.shape[0]):
+        v += x[j] ** p
+    return A * v
+
+
+@njit(cache=True, inline="always")
+def sp_monomial_grad(x, out, A, p):
+    for j in range(x.shape[0]):
+        out[j] = A * p * x[j] ** (p - 1.0)
+
+
+@njit(cache=True, inline="always")
+def sp_monomial_client_grad(i, x, out, A, p):
+    sp_monomial_grad(x, out, A, p)
+
+
+# |x|^p/p, separable or radial (families.ABSPOW)
+@njit(cache=True)
+def sp_abspow_value(x, p, radial):
+    d = x.shape[0]
+    if radial != 0.0:
+        s = 0.0
+        for j in range(d):
+            s += x[j] * x[j]
+        return np.sqrt(s) ** p / p
+    v = 0.0
+    for j in range(d):
+        v += abs(x[j]) ** p
+    return v / p
+
+
+@njit(cache=True, inline="always")
+def sp_abspow_grad(x, out, p, radial):
+    d = x.shape[0]
+    if radial != 0.0:
+        s = 0.0
+        for j in range(d):
+            s += x[j] * x[j]
+        r = np.sqrt(s)
+        f = r ** (p - 2.0) if r > 0.0 else 0.0
+        for j in range(d):
+            out[j] = f * x[j]
+    else:
+        for j in range(d):
+            a = abs(x[j]) ** (p - 1.0)
+            out[j] = a if x[j] > 0.0 else (-a if x[j] < 0.0 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def sp_abspow_client_grad(i, x, out, p, radial):
+    sp_abspow_grad(x, out, p, radial)
+
+
+# sum_j exp(a x_j) (families.EXPA)
+@njit(cache=True)
+def sp_exp_value(x, a):
+    v = 0.0
+    for j in range(x.shape[0]):
+        v += np.exp(a * x[j])
+    return v
+
+
+@njit(cache=True, inline="always")
+def sp_exp_grad(x, out, a):
+    for j in range(x.shape[0]):
+        out[j] = a * np.exp(a * x[j])
+
+
+@njit(cache=True, inline="always")
+def sp_exp_client_grad(i, x, out, a):
+    sp_exp_grad(x, out, a)
+
+
+# A sum_j (cosh(k x_j) - 1), A = L0/L1^2, k = L1 (families.COSH)
+@njit(cache=True)
+def sp_cosh_value(x, A, k):
+    v = 0.0
+    for j in range(x.shape[0]):
+        v += np.cosh(k * x[j]) - 1.0
+    return A * v
+
+
+@njit(cache=True, inline="always")
+def sp_cosh_grad(x, out, A, k):
+    for j in range(x.shape[0]):
+        out[j] = A * k * np.sinh(k * x[j])
+
+
+@njit(cache=True, inline="always")
+def sp_cosh_client_grad(i, x, out, A, k):
+    sp_cosh_grad(x, out, A, k)
+
+
+# the extremal function (L0/L1^2)(expm1(u) - u), u = L1|x| (families.EXTREMAL)
+@njit(cache=True, inline="always")
+def sp_extremal_1(x, L0, L1):
+    u = L1 * abs(x)
+    if u < 1e-3:
+        r = u * u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u / 120.0)))
+    else:
+        r = np.expm1(u) - u
+    return L0 / (L1 * L1) * r
+
+
+@njit(cache=True)
+def sp_extremal_value(x, L0, L1):
+    v = 0.0
+    for j in range(x.shape[0]):
+        v += sp_extremal_1(x[j], L0, L1)
+    return v
+
+
+@njit(cache=True, inline="always")
+def sp_extremal_grad(x, out, L0, L1):
+    for j in range(x.shape[0]):
+        v = L0 / L1 * np.expm1(L1 * abs(x[j]))
+        out[j] = v if x[j] >= 0.0 else -v
+
+
+@njit(cache=True, inline="always")
+def sp_extremal_client_grad(i, x, out, L0, L1):
+    sp_extremal_grad(x, out, L0, L1)
+
+
+# Huber on x_1 (eps = h_eps, L0 = h_L0), flat elsewhere (families.HUBER1)
+@njit(cache=True)
+def sp_huber_value(x, h_eps, h_L0):
+    if abs(x[0]) >= 2.0 * h_eps / h_L0:
+        return 2.0 * h_eps * abs(x[0]) - 2.0 * h_eps * h_eps / h_L0
+    return 0.5 * h_L0 * x[0] * x[0]
+
+
+@njit(cache=True, inline="always")
+def sp_huber_grad(x, out, h_eps, h_L0):
+    for j in range(x.shape[0]):
+        out[j] = 0.0
+    if abs(x[0]) >= 2.0 * h_eps / h_L0:
+        out[0] = 2.0 * h_eps if x[0] > 0.0 else -2.0 * h_eps
+    else:
+        out[0] = h_L0 * x[0]
+
+
+@njit(cache=True, inline="always")
+def sp_huber_client_grad(i, x, out, h_eps, h_L0):
+    sp_huber_grad(x, out, h_eps, h_L0)
+
+
+# f_i = (1/4) sum_j (x_j - b_ij)^4, f = mean_i f_i (families.QUARTIC, global_value_grad's order)
+@njit(cache=True)
+def sp_quartic_value(x, b):
+    n = b.shape[0]
+    val = 0.0
+    for i in range(n):
+        v = 0.0
+        for j in range(x.shape[0]):
+            t = x[j] - b[i, j]
+            v += t * t * t * t
+        val += 0.25 * v
+    return val / n
+
+
+@njit(cache=True, inline="always")
+def sp_quartic_grad(x, out, b):
+    n = b.shape[0]
+    for j in range(x.shape[0]):
+        out[j] = 0.0
+    for i in range(n):
+        for j in range(x.shape[0]):
+            t = x[j] - b[i, j]
+            out[j] += t * t * t
+    for j in range(x.shape[0]):
+        out[j] /= n
+
+
+@njit(cache=True, inline="always")
+def sp_quartic_client_grad(i, x, out, b):
+    for j in range(x.shape[0]):
+        t = x[j] - b[i, j]
+        out[j] = t * t * t
+
+
+def _family(name, value, grad, client_grad, safe, doc):
+    return declare_vector_family(VectorFamily(
+        f"sp-{name}", (name,), value, grad, client_grad=client_grad, noises=NOISE_PIECES, safe_radius=_safe(safe),
+        doc=doc, reference="theorybench.families (the single kernel's objectives)"))
+
+
+def _d(problem):
+    return float(problem.dim)
+
+
+# bounds with r = max_j |x_j| (||x|| <= sqrt(d) r):
+MONOMIAL_FAMILY = _family(
+    "monomial", sp_monomial_value, sp_monomial_grad, sp_monomial_client_grad,
+    lambda P: (lambda r: abs(P.arrays["A"]) * _d(P) * r ** P.arrays["p"],
+               lambda r: abs(P.arrays["A"]) * P.arrays["p"] * math.sqrt(_d(P)) * r ** (P.arrays["p"] - 1.0)),
+    "A sum_j x_j^p")
+ABS_POWER_FAMILY = _family(
+    "abs-power", sp_abspow_value, sp_abspow_grad, sp_abspow_client_grad,
+    lambda P: (lambda r: (math.sqrt(_d(P)) * r + 1.0) ** P.arrays["p"] * _d(P) / P.arrays["p"],
+               lambda r: math.sqrt(_d(P)) * (math.sqrt(_d(P)) * r + 1.0) ** (P.arrays["p"] - 1.0)),
+    "|x|^p/p (separable or radial)")
+EXP_FAMILY = _family(
+    "exp", sp_exp_value, sp_exp_grad, sp_exp_client_grad,
+    lambda P: (lambda r: _d(P) * math.exp(abs(P.arrays["a"]) * r),
+               lambda r: math.sqrt(_d(P)) * max(1.0, abs(P.arrays["a"])) * math.exp(abs(P.arrays["a"]) * r)),
+    "sum_j exp(a x_j)")
+COSH_FAMILY = _family(
+    "cosh", sp_cosh_value, sp_cosh_grad, sp_cosh_client_grad,
+    lambda P: (lambda r: abs(P.arrays["A"]) * _d(P) * math.exp(abs(P.arrays["k"]) * r),
+               lambda r: abs(P.arrays["A"] * P.arrays["k"]) * math.sqrt(_d(P)) * math.exp(abs(P.arrays["k"]) * r)),
+    "A sum_j (cosh(k x_j) - 1)")
+EXTREMAL_FAMILY = _family(
+    "extremal", sp_extremal_value, sp_extremal_grad, sp_extremal_client_grad,
+    lambda P: (lambda r: P.arrays["L0"] / P.arrays["L1"] ** 2 * _d(P) * math.exp(P.arrays["L1"] * r),
+               lambda r: P.arrays["L0"] / P.arrays["L1"] * math.sqrt(_d(P)) * math.exp(P.arrays["L1"] * r)),
+    "extremal (L0,L1) function (L0/L1^2)(exp(L1|x|) - L1|x| - 1)")
+HUBER_FAMILY = _family(
+    "huber", sp_huber_value, sp_huber_grad, sp_huber_client_grad,
+    lambda P: (lambda r: 2.0 * P.arrays["h_eps"] * r + 2.0 * P.arrays["h_eps"] ** 2 / P.arrays["h_L0"]
+               + 0.5 * P.arrays["h_L0"] * (2.0 * P.arrays["h_eps"] / P.arrays["h_L0"]) ** 2,
+               lambda r: 2.0 * P.arrays["h_eps"] + 1.0),
+    "Huber on x_1, flat in the other coordinates")
+QUARTIC_FAMILY = _family(
+    "quartic-clients", sp_quartic_value, sp_quartic_grad, sp_quartic_client_grad,
+    lambda P: (lambda r: 0.25 * _d(P) * (r + float(np.abs(P.arrays["b"]).max())) ** 4,
+               lambda r: math.sqrt(_d(P)) * (r + float(np.abs(P.arrays["b"]).max())) ** 3),
+    "(1/4) sum_j (x_j - b_ij)^4, mean over the clients i")
+
+
+def _vector(name, family, arrays, d, x0, constants, noise="none", sigma=0.0, noise_coords=None, n=1):
+    """A vector-template instance with the noise arrays ``sigma`` and ``noise_mask`` (module docstring)."""
+    mask = np.ones(d) if noise_coords is None else np.zeros(d)
+    if noise_coords is not None:
+        mask[list(noise_coords)] = 1.0
+    arrays = dict(arrays, sigma=float(sigma), noise_mask=mask)
+    if noise not in ("none",) + tuple(NOISE_PIECES):
+        from theorybench.errors import TheoryBenchError
+        raise TheoryBenchError(f"noise must be one of none, {', '.join(NOISE_PIECES)}, got {noise!r}")
+    return VectorProblem(name, -1, np.zeros((n, 0)), d, x0, noise=noise, sigma=float(sigma), constants=constants,
+                         arrays=arrays, family_name=family.name)
+
+
+def with_noise(problem, noise, sigma, x0=None):
+    """A copy of ``problem`` (a vector-template instance of this module, or a legacy ``Problem``) whose
+    stochastic gradient carries the noise model ``noise`` with scale ``sigma`` on every coordinate; ``x0``: a
+    new default start."""
+    x0 = problem.x0 if x0 is None else np.asarray(x0, dtype=np.float64)
+    if isinstance(problem, VectorProblem):
+        arrays = dict(problem.arrays, sigma=float(sigma), noise_mask=np.ones(problem.dim))
+        return dataclasses.replace(problem, noise=noise, sigma=float(sigma), arrays=arrays, x0=x0)
+    return Problem(problem.name, problem.family, problem.params, problem.dim, x0, noise=noise, sigma=sigma,
+                   constants=problem.constants, settings=problem.settings)
 
 
 @register_problem("monomial", [
@@ -97,7 +440,7 @@ def cosh_problem(L0, L1, d, x0):
 def extremal(L0, L1, d, x0):
     """The extremal (L0,L1) function ``E(x) = sum_j (L0/L1^2)(exp(L1|x_j|) - L1|x_j| - 1)`` (DERIVED):
     ``E'' = L0 + L1|E'|`` exactly; f* = 0 at 0."""
-    return Problem("extremal", EXTREMAL, np.array([[L0, L1]]), d, _start(x0, d), constants={
+    return _vector("extremal", EXTREMAL_FAMILY, {"L0": float(L0), "L1": float(L1)}, d, _start(x0, d), constants={
         "L0": Constant(L0, "closed form: E'' - L1|E'| = L0"), "L1": Constant(L1, "closed form"),
         "f_star": Constant(0.0, "closed form")})
 

@@ -11,35 +11,63 @@ the instance has no noise) and ``||.||`` the overflow-safe norm ``kernels.common
                     2020): x <- x - eta min(1, gamma/||g||) g; a clipped step is length * g/||g||
     normalized-gd   x <- x - R_hat/sqrt(t+1) g/||g||                 (no step when g = 0)
 
-clipped-gd reports ``clipped_fraction`` (the fraction of steps that clipped)."""
+clipped-gd reports ``clipped_fraction`` (the fraction of steps that clipped). gd, l0l1-gd and clipped-gd take
+the step schedules of the single kernel (``SCHEDULE``: constant, power ``eta/(t+1)^power``, random ``eta u_t`` with
+``u_t = 1 - uniform01(seed, 2^21, t)``, polyak ``(f(x_t) - f_lower)/||g||^2``; capped at ``alpha_max``;
+``kernels.muon.schedule_step``): ``eta`` above is that ``eta_t``."""
 import numpy as np
 from numba import njit
 
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorMethod
 from theorybench.kernels.common import norm
-from theorybench.methods.single import CONVENTION, ETA, GAMMA_CLIP, L0, L1, R_HAT
-from theorybench.oracle import stochastic_gradient
+from theorybench.kernels.muon import schedule_step
+from theorybench.methods.single import CONVENTION, ETA, GAMMA_CLIP, L0, L1, R_HAT, SCHEDULE
+from theorybench.oracle import stochastic_gradient, value
+
+FO_SCHEDULE_STREAM = 1 << 21  # the random schedule's stream (as in the single kernel)
+FO_CONSTANT = 0               # the schedule choices' indices: constant, power, polyak, random
+FO_POLYAK = 2
 
 
 @njit(cache=True, inline="always")
-def fo_gd_step(x, t, seed, prob, g, eta):
+def fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, normalized):
+    """The schedule's step ``eta_t`` (module docstring; ``normalized``: Polyak over ||g||_1, SignSGD's); the
+    Polyak gap uses the noise-free f."""
+    if schedule == FO_CONSTANT:
+        return eta
+    gap, dual = 0.0, 0.0
+    if schedule == FO_POLYAK:
+        gap = value(prob, x) - f_lower
+        if normalized:
+            for j in range(g.shape[0]):
+                dual += abs(g[j])
+        else:
+            dual = norm(g)
+    return schedule_step(schedule, eta, power, alpha_max, t, seed, FO_SCHEDULE_STREAM, gap, dual, normalized)
+
+
+@njit(cache=True, inline="always")
+def fo_gd_step(x, t, seed, prob, g, eta, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
+    e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
     for j in range(x.shape[0]):
-        x[j] -= eta * g[j]
+        x[j] -= e * g[j]
 
 
 @njit(cache=True, inline="always")
-def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1):
+def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
-    s = eta / (L0 + L1 * norm(g))
+    e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
+    s = e / (L0 + L1 * norm(g))
     for j in range(x.shape[0]):
         x[j] -= s * g[j]
 
 
 @njit(cache=True, inline="always")
-def fo_clipped_step(x, t, seed, prob, g, count, eta, gamma, convention):
+def fo_clipped_step(x, t, seed, prob, g, count, eta, gamma, convention, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
+    eta = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
     n = norm(g)
     clip = n > gamma / eta if convention == 0 else n > gamma
     count[1] += 1.0
@@ -71,14 +99,14 @@ def fo_normalized_step(x, t, seed, prob, g, R_hat):
 
 
 _G = (("g", ("d",)),)
-GD = register_method(VectorMethod("gd", (ETA,), fo_gd_step, state=_G, doc="Gradient descent x <- x - eta g.",
+GD = register_method(VectorMethod("gd", (ETA,) + SCHEDULE, fo_gd_step, state=_G, doc="Gradient descent x <- x - eta g.",
                                   reference="textbook"))
 L0L1_GD = register_method(VectorMethod(
-    "l0l1-gd", (ETA, L0, L1), fo_l0l1_step, state=_G,
+    "l0l1-gd", (ETA, L0, L1) + SCHEDULE, fo_l0l1_step, state=_G,
     doc="(L0,L1)-GD / smoothed clipping x <- x - eta/(L0 + L1 ||g||) g.",
     reference="Gorbunov et al. arXiv 2409.14989; Vankov et al. arXiv 2410.10800"))
 CLIPPED_GD = register_method(VectorMethod(
-    "clipped-gd", (ETA, GAMMA_CLIP, CONVENTION), fo_clipped_step, state=_G + (("count", (2,)),),
+    "clipped-gd", (ETA, GAMMA_CLIP, CONVENTION) + SCHEDULE, fo_clipped_step, state=_G + (("count", (2,)),),
     stats=(("clipped_fraction", fo_clipped_fraction),),
     doc="Clipped GD: step convention x - min(eta, gamma/||g||) g; grad convention x - eta min(1, gamma/||g||) g.",
     reference="Zhang, He, Sra, Jadbabaie, ICLR 2020"))

@@ -1,0 +1,164 @@
+"""The single-machine methods on the vector template (``theorybench.methods.single_vector``,
+``methods.first_order_vector``) against the single kernel (``theorybench.kernels.single``) on the instances of
+``problems/smooth_polynomials.py`` that run on the vector template: the same problem built as a legacy
+``Problem`` from the engine's family code, the same seeds and hyperparameters, and the results compared **bit for
+bit** (iterates, f, ||grad f||, the running statistics). Both sides run the same IEEE-754 operations in the same
+order (the families' value and gradient, the noise draws, the methods' updates are transcribed operation for
+operation), so no tolerance is needed; ``assert_array_equal`` treats +0 and -0 as equal (the old oracle adds
+``0.0 + g`` and divides by 1 for one client, which turns a -0 gradient entry into +0 and changes nothing
+else). Then the NumPy references of ``tests/reference_single.py`` against the new path, with the tolerances of
+``tests/test_single.py`` (derived there)."""
+import numpy as np
+import pytest
+
+import theorybench as tb
+from theorybench import families as F
+from theorybench.algorithms import VARIANTS
+from theorybench.declare_vector import VectorProblem
+from theorybench.problem import Problem
+from theorybench.runner import run_batch
+
+import reference_federated as reff
+import reference_single as ref
+import tolerances as tol
+from problems.smooth_polynomials import with_noise
+
+
+def legacy(prob):
+    """The same instance as a legacy ``Problem`` on the engine's family code (``theorybench.families``)."""
+    a, name = prob.arrays, prob.name
+    code, params = {
+        "extremal": lambda: (F.EXTREMAL, [[a["L0"], a["L1"]]]),
+    }[name]()
+    coords = tuple(int(j) for j in np.flatnonzero(a["noise_mask"])) if not a["noise_mask"].all() else None
+    return Problem(name, code, np.array(params, dtype=float), prob.dim, prob.x0.copy(), noise=prob.noise,
+                   sigma=prob.sigma, noise_coords=coords)
+
+
+SCHED = [dict(schedule="power", eta=0.4, power=0.7), dict(schedule="random", eta=0.3),
+         dict(schedule="polyak", alpha_max=2.0)]
+METHODS = [
+    ("gd", dict(eta=0.05)),
+    ("l0l1-gd", dict(eta=0.7, L0=4.0, L1=3.0)),
+    ("clipped-gd", dict(eta=0.3, gamma=0.2, convention="step")),
+    ("clipped-gd", dict(eta=0.3, gamma=0.7, convention="grad")),
+    ("normalized-gd", dict(R_hat=1.3)),
+    ("polyak", dict(f_star=0.0)),
+    ("adgd", dict(lambda0=1e-3)),
+    ("generalized-signsgd", dict(eta=0.05, beta1=0.8, beta2=0.99, eps=1e-8)),
+    ("generalized-signsgd", dict(eta=0.05, beta1=0.9, beta2=0.5, eps=0.0)),
+    ("signsgd", dict(eta=0.05)),
+    ("signsgd-momentum", dict(eta=0.05, beta1=0.8, eps=1e-8)),
+    ("adam", dict(eta=0.05, beta1=0.9, beta2=0.999, eps=1e-8)),
+    ("adagrad-norm", dict(eta=0.5, gamma=0.3)),
+    ("decorrelated-adagrad-norm", dict(eta=0.5, gamma=0.3)),
+    ("adagrad", dict(eta=0.5, gamma=0.3)),
+    ("decorrelated-adagrad", dict(eta=0.5, gamma=0.3)),
+    ("ef21", dict(eta=0.05, k=2, compressor="topk")),
+    ("ef21", dict(eta=0.05, k=2, compressor="randk")),
+] + [(m, dict(s)) for m in ("gd", "clipped-gd", "signsgd", "adam", "adagrad-norm", "ef21") for s in SCHED]
+IDS = [f"{m}-{k}" for k, (m, _) in enumerate(METHODS)]
+
+# instances (problem, settings, start, noise, start of the NumPy reference test): exact and noisy; starts where
+# the steps differ across coordinates (some runs diverge: the divergence is compared too); the reference test
+# starts where every method converges
+INSTANCES = {
+    "extremal": [("extremal", dict(L0=1.0, L1=2.0, d=3), [0.9, -1.7, 0.4], None, [0.3, -0.25, 0.1]),
+                 ("extremal", dict(L0=1.0, L1=1.0, d=2), [3.0, -1e-4], ("uniform", 0.3), [1.0, -1e-4])],
+}
+CASES = [(p, k) for p in INSTANCES for k in range(len(INSTANCES[p]))]
+
+
+def _instance(name, k, for_reference=False):
+    pname, settings, x0, noise, ref_x0 = INSTANCES[name][k]
+    x0 = ref_x0 if for_reference else x0
+    prob = tb.make_problem(pname, **settings)
+    prob = with_noise(prob, *noise, x0=x0) if noise else with_noise(prob, "none", 0.0, x0=x0)
+    assert isinstance(prob, VectorProblem)
+    return prob
+
+
+def _variant(name, kernel):
+    return next(a for a in VARIANTS[name] if a.kernel == kernel)
+
+
+def _both(prob, algo, h, T, seeds=(3, 11), stats="all", targets=None):
+    out = []
+    for p, kernel in ((prob, "vector"), (legacy(prob), "single")):
+        alg = _variant(algo, kernel)
+        n = len(seeds)
+        ex = {}
+        res = run_batch(alg, [p] * n, [alg.resolve(h)] * n, list(seeds), T, record=np.arange(T + 1), extra=ex,
+                        stats=stats, targets=targets)
+        out.append(res)
+    return out
+
+
+def _assert_same(new, old, names=("diverged_round", "first_below_target", "max_abs_x")):
+    (_, x1, l1, g1, s1), (_, x0, l0, g0, s0) = new, old
+    np.testing.assert_array_equal(x1, x0)
+    np.testing.assert_array_equal(l1, l0)
+    np.testing.assert_array_equal(g1, g0)
+    for k in names:
+        np.testing.assert_array_equal(s1[k], s0[k], err_msg=k)
+
+
+@pytest.mark.parametrize("algo,h", METHODS, ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=[f"{p}-{k}" for p, k in CASES])
+def test_vector_matches_single_kernel_bit_for_bit(case, algo, h):
+    prob = _instance(*case)
+    new, old = _both(prob, algo, h, 60)
+    _assert_same(new, old)
+    if algo == "clipped-gd":
+        np.testing.assert_array_equal(new[4]["clipped_fraction"], old[4]["clipped_fraction"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{p}-{k}" for p, k in CASES])
+def test_gradient_norm_statistics_and_targets_match(case):
+    """min_grad_norm, argmin_round, the sums and the target crossings (also the early stop of a negative
+    target) are the single kernel's numbers."""
+    prob = _instance(*case)
+    names = ("diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "argmin_round", "grad_norm_sum",
+             "first_average_below_target")
+    for algo, h in (("decorrelated-adagrad-norm", dict(eta=0.5, gamma=0.3)), ("gd", dict(eta=0.05))):
+        for tg in (0.5, -0.5):
+            new, old = _both(prob, algo, h, 200, stats=list(names[3:]), targets=[tg, tg])
+            _assert_same(new, old, names)
+
+
+def test_divergence_round_matches():
+    """Overflow of the extremal function: the same diverged_round and max_abs_x (the family's safe radius
+    leaves f unevaluated between records only where it cannot overflow)."""
+    prob = with_noise(tb.make_problem("extremal", L0=1.0, L1=1.0, d=10, x0=30.0), "gaussian", 0.5)
+    for algo, h in (("gd", dict(eta=0.1)), ("decorrelated-adagrad-norm", dict(eta=10.0, gamma=1.0))):
+        for rec in (np.arange(51), np.array([0, 50])):
+            res = []
+            for p, kernel in ((prob, "vector"), (legacy(prob), "single")):
+                alg = _variant(algo, kernel)
+                res.append(run_batch(alg, [p] * 2, [alg.resolve(h)] * 2, [0, 1], 50, record=rec))
+            assert (res[0][4]["diverged_round"] >= 0).all()
+            for k in ("diverged_round", "max_abs_x"):
+                np.testing.assert_array_equal(res[0][4][k], res[1][4][k])
+
+
+# ------------------------------------------------------------------ the NumPy references on the new path
+
+REF_METHODS = [(m, h) for m, h in METHODS if m != "ef21" and h.get("eps", 1.0) != 0.0]
+
+
+@pytest.mark.parametrize("algo,h", REF_METHODS, ids=[f"{m}-{k}" for k, (m, _) in enumerate(REF_METHODS)])
+@pytest.mark.parametrize("case", CASES, ids=[f"{p}-{k}" for p, k in CASES])
+def test_vector_path_matches_numpy_reference(case, algo, h):
+    """tests/reference_single.py against the vector path; the tolerance is the reference's measured
+    sensitivity to rounding (tests/tolerances.py, as in tests/test_single.py)."""
+    T = 40
+    prob = _instance(*case, for_reference=True)
+    res = tb.run(prob, algo, steps=T, seed=3, **h)
+    noise_fn = None if prob.noise == "none" else reff.make_noise_fn(prob.noise, prob.sigma, 3)
+
+    def run(grads, value):
+        return ref.reference_run(algo, grads, value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
+    oracle = [[lambda x: prob.grad(x)], prob.value]
+    xs = run(*oracle)
+    atol = tol.reference_atol(run, tol.local_rel(prob.dim), oracles=oracle)
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates")
