@@ -394,7 +394,7 @@ def monomial(p, d, x0, L1):
         c["L0"] = Constant(tight_L0_monomial(p, L1), "sympy: sup_x (p(p-1)x^(p-2) - L1 p|x|^(p-1))")
     else:
         c["L0"] = Constant(2.0, "closed form: f'' = 2")
-    return Problem("monomial", MONOMIAL, np.array([[1.0, float(p)]]), d, _start(x0, d), constants=c)
+    return _vector("monomial", MONOMIAL_FAMILY, {"A": 1.0, "p": float(p)}, d, _start(x0, d), c)
 
 
 @register_problem("abs-power", [
