@@ -408,7 +408,7 @@ def abs_power(p, d, radial, x0, L1):
     c = {"f_star": Constant(0.0, "closed form"), "L1": Constant(L1, "given")}
     if p > 2:
         c["L0"] = Constant(tight_L0_abs_power(p, L1), "sympy: sup_x ((p-1)|x|^(p-2) - L1 |x|^(p-1))")
-    return Problem("abs-power", ABSPOW, np.array([[float(p), float(radial)]]), d, _start(x0, d), constants=c)
+    return _vector("abs-power", ABS_POWER_FAMILY, {"p": float(p), "radial": float(radial)}, d, _start(x0, d), c)
 
 
 @register_problem("exp", [

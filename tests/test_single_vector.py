@@ -30,6 +30,7 @@ def legacy(prob):
     code, params = {
         "extremal": lambda: (F.EXTREMAL, [[a["L0"], a["L1"]]]),
         "monomial": lambda: (F.MONOMIAL, [[a["A"], a["p"]]]),
+        "abs-power": lambda: (F.ABSPOW, [[a["p"], a["radial"]]]),
     }[name]()
     coords = tuple(int(j) for j in np.flatnonzero(a["noise_mask"])) if not a["noise_mask"].all() else None
     return Problem(name, code, np.array(params, dtype=float), prob.dim, prob.x0.copy(), noise=prob.noise,
@@ -68,6 +69,8 @@ INSTANCES = {
                  ("extremal", dict(L0=1.0, L1=1.0, d=2), [3.0, -1e-4], ("uniform", 0.3), [1.0, -1e-4])],
     "monomial": [("monomial", dict(p=4, d=3), [0.9, -1.7, 0.4], None, [0.5, -0.4, 0.2]),
                  ("monomial", dict(p=6, d=2), [1.5, -1e-3], ("gaussian", 0.2), [0.6, -1e-3])],
+    "abs-power": [("abs-power", dict(p=3.0, d=3, radial=1), [0.9, -1.7, 0.4], None, [0.9, -1.7, 0.4]),
+                  ("abs-power", dict(p=3.5, d=3, radial=0), [0.9, -1.7, 0.0], ("gaussian", 0.1), [0.9, -1.7, 0.4])],
 }
 CASES = [(p, k) for p in INSTANCES for k in range(len(INSTANCES[p]))]
 
