@@ -11,12 +11,22 @@ From the authors' fourth-order script (``generate_data``, ``value``, ``gradient`
   the shards are shells of increasing norm), client loss = the mean over its shard;
 * ``x0 = 100 * ones(d)``, d in {1, 100}.
 
-theorybench's global objective is ``f = (1/M) sum_m f_m``; the family ``POINTS4`` has
-``f_m = c[0] sum_{k in shard m} ||x - p_k||^4``. Every client gets the weight ``c[0] = M/n``, so that
+theorybench's global objective is ``f = (1/M) sum_m f_m`` with ``f_m = w_m sum_{k in shard m} ||x - p_k||^4``
+(the vector-template family ``quartic-points``, below). Every client gets the weight ``w_m = M/n``, so that
 ``(1/M) sum_m f_m = (1/n) sum_j ||x - x_j||^4`` is the paper's f exactly; with equal shards (n divisible by
 M, as in the paper) ``f_m`` is the mean over the shard, the authors' client loss. Shards are contiguous
 (``numpy.array_split``: sizes differ by at most one when M does not divide n; the authors' code requires
 equal shards).
+
+Instance arrays (``theorybench.declare_vector``): ``pts`` (n x d, the points in shard order), ``start`` and
+``count`` (M int64: client m holds rows ``start[m] .. start[m] + count[m] - 1``), ``weight`` (M: ``w_m``),
+``x_star`` (d) and ``f_star``. Family ``quartic-points``: ``value``, ``grad``, ``client_grad`` (exact: the
+instance has no noise model), the statistic ``gap = f(x) - f*`` computed without cancellation (as
+:func:`excess`), and a ``safe_radius``. The pieces add in the order of the engine's former ``POINTS4``
+family (per client a left-to-right sum over its points, then over clients, divided by M), so the numbers
+are those of the former generic kernel bit for bit (``tests/test_localgdj_vector.py``). The methods
+``clip-localgdj`` and ``fedavg-gd`` (``theorybench.methods.localgdj_vector``) read these arrays for the
+authors' minibatches.
 
 Constants: ``x_star`` and ``f_star`` by Newton's method on ``grad f = 0`` (f is strictly convex: its Hessian
 ``(4/n) sum_j (||d_j||^2 I + 2 d_j d_j^T)``, ``d_j = x - x_j``, is positive definite unless all points
@@ -24,15 +34,142 @@ coincide), converged to machine precision; for d = 1 the authors also used Newto
 ``optimal_value``); for d > 1 they did not compute f* (their d = 100 curves show f itself).
 """
 from functools import lru_cache
+import math
 
 import numpy as np
+from numba import njit
 
+from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
 from theorybench.errors import TheoryBenchError
-from theorybench.families import POINTS4
 from theorybench.params import Param
-from theorybench.problem import Constant, Problem, register_problem
+from theorybench.problem import Constant, register_problem
+
+NAME = "quartic-points"
+REFERENCE = "Demidovich et al., arXiv 2412.02781, fourth-order experiment (authors' script)"
 
 ORDERS = ("norm", "value", "none")
+
+
+# ------------------------------------------------------------------------------------------ the family
+
+@njit(cache=True, inline="always")
+def qp_client_value(i, x, pts, start, count, weight):
+    """``f_i(x) = w_i sum_{k in shard i} ||x - p_k||^4`` (left-to-right sums, as the former ``POINTS4``)."""
+    d = x.shape[0]
+    v = 0.0
+    for k in range(start[i], start[i] + count[i]):
+        s = 0.0
+        for j in range(d):
+            t = x[j] - pts[k, j]
+            s += t * t
+        v += s * s
+    return weight[i] * v
+
+
+@njit(cache=True)
+def qp_value(x, pts, start, count, weight):
+    """``f(x) = (1/M) sum_i f_i(x)``."""
+    M = start.shape[0]
+    val = 0.0
+    for i in range(M):
+        val += qp_client_value(i, x, pts, start, count, weight)
+    return val / M
+
+
+@njit(cache=True, inline="always")
+def qp_client_grad(i, x, out, pts, start, count, weight):
+    """``grad f_i(x) = 4 w_i sum_{k in shard i} ||x - p_k||^2 (x - p_k)``."""
+    d = x.shape[0]
+    for j in range(d):
+        out[j] = 0.0
+    for k in range(start[i], start[i] + count[i]):
+        s = 0.0
+        for j in range(d):
+            t = x[j] - pts[k, j]
+            s += t * t
+        for j in range(d):
+            out[j] += 4.0 * weight[i] * s * (x[j] - pts[k, j])
+
+
+@njit(cache=True)
+def qp_grad(x, out, pts, start, count, weight):
+    """``grad f(x) = (1/M) sum_i grad f_i(x)`` (each client's gradient summed first, as the former
+    ``POINTS4``'s global gradient)."""
+    M = start.shape[0]
+    d = x.shape[0]
+    tmp = np.empty(d)
+    for j in range(d):
+        out[j] = 0.0
+    for i in range(M):
+        qp_client_grad(i, x, tmp, pts, start, count, weight)
+        for j in range(d):
+            out[j] += tmp[j]
+    for j in range(d):
+        out[j] /= M
+
+
+@njit(cache=True)
+def qp_gap(x, pts, start, count, weight, x_star):
+    """``f(x) - f*`` without cancellation (:func:`excess`): with ``D_k = x* - p_k`` and ``h = x - x*``,
+    ``||D_k + h||^4 - ||D_k||^4 = a_k (2 ||D_k||^2 + a_k)``, ``a_k = 2 D_k.h + ||h||^2``, weighted as f."""
+    M = start.shape[0]
+    d = x.shape[0]
+    hh = 0.0
+    for j in range(d):
+        h = x[j] - x_star[j]
+        hh += h * h
+    tot = 0.0
+    for i in range(M):
+        v = 0.0
+        for k in range(start[i], start[i] + count[i]):
+            dh = 0.0
+            dd = 0.0
+            for j in range(d):
+                D = x_star[j] - pts[k, j]
+                dh += D * (x[j] - x_star[j])
+                dd += D * D
+            a = 2.0 * dh + hh
+            v += a * (2.0 * dd + a)
+        tot += weight[i] * v
+    return tot / M
+
+
+def safe_radius(problem):
+    """``rho``: with ``max_j |x_j| < rho`` and ``B = max |p_kj|``, ``||x - p_k|| <= r = sqrt(d) (rho + B)``, so
+    every client sum ``v_i <= n_i r^4``, ``|f| <= K r^4`` and ``||grad f|| <= 4 K r^3`` with ``K = max_i n_i
+    max(w_i, 1)``; rho makes both (and every intermediate sum) at most 1e149, a decade under the divergence
+    rule's 1e150."""
+    a = problem.arrays
+    K = float(np.max(a["count"] * np.maximum(a["weight"], 1.0)))
+    B = float(np.abs(a["pts"]).max()) if a["pts"].size else 0.0
+    r = min((1e149 / K) ** 0.25, (1e149 / (4.0 * K)) ** (1.0 / 3.0))
+    return max(0.0, r / math.sqrt(problem.dim) - B)
+
+
+FAMILY = declare_vector_family(VectorFamily(
+    NAME, (NAME,), qp_value, qp_grad, client_grad=qp_client_grad, stats=(("gap", qp_gap),),
+    safe_radius=safe_radius,
+    doc="f_i(x) = w_i sum_{k in shard i} ||x - p_k||^4, f = mean_i f_i (the paper's f with w_i = M/n)",
+    reference=REFERENCE))
+
+
+class QuarticPointsProblem(VectorProblem):
+    """A ``quartic-points`` instance: the vector template's problem, plus each client's value ``f_i``."""
+
+    def client_value(self, i, x):
+        """``f_i(x) = w_i sum_{k in shard i} ||x - p_k||^4`` (noise-free)."""
+        if not 0 <= int(i) < self.n_clients:
+            raise TheoryBenchError(f"client index i must be in [0, {self.n_clients}), got {i}")
+        a = self.arrays
+        return float(qp_client_value(int(i), self._x(x), a["pts"], a["start"], a["count"], a["weight"]))
+
+
+def points_arrays(pts, sizes, weights):
+    """The instance arrays ``pts``, ``start``, ``count``, ``weight`` for contiguous shards of ``sizes`` rows."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return {"pts": np.ascontiguousarray(pts, dtype=np.float64), "start": start, "count": sizes,
+            "weight": np.broadcast_to(np.asarray(weights, dtype=np.float64), sizes.shape).copy()}
 
 
 @lru_cache(maxsize=32)
@@ -139,13 +276,13 @@ def _minimiser(d, n_points, seed, box, order):
     Param("order", "norm", "order the shards are cut from: norm (the authors' script), value (their earlier "
           "1-D script, d = 1 only), none", kind="choice", choices=ORDERS),
     Param("x0", 100.0, "start point x0 = x0 * ones(d) (the authors': 100)"),
-], reference="Demidovich et al., arXiv 2412.02781, fourth-order experiment (authors' script)")
+], reference=REFERENCE)
 def quartic_points(d, n_points, seed, box, order, clients, x0):
     """``f(x) = (1/n) sum_j ||x - x_j||^4``, ``x_j ~ U[-10, 10]^d`` (seed 0) sorted by norm, M = 10 contiguous
     shards, ``x0 = 100 * ones(d)``; client weights ``M/n`` so that ``mean_m f_m`` is the paper's f.
 
-    Deterministic (family ``POINTS4``); the authors' minibatches of 8 points per local step are the
-    algorithms' ``batch_size = 8``.
+    Deterministic (family ``quartic-points``, exact gradients); the authors' minibatches of 8 points per local
+    step are the algorithms' ``batch_size = 8``.
     """
     if clients > n_points:
         raise TheoryBenchError(f"parameter 'clients' ({clients}) must not exceed 'n_points' ({n_points})")
@@ -153,12 +290,6 @@ def quartic_points(d, n_points, seed, box, order, clients, x0):
         raise TheoryBenchError("parameter 'order' = 'value' (the authors' earlier 1-D script) needs d = 1")
     pts = points(d, n_points, seed, box, order)
     sh = shards(n_points, clients)
-    width = max(stop - start for start, stop in sh)
-    params = np.zeros((clients, 2 + width * d))
-    for m, (start, stop) in enumerate(sh):
-        params[m, 0] = clients / n_points
-        params[m, 1] = stop - start
-        params[m, 2:2 + (stop - start) * d] = pts[start:stop].ravel()
     xs, fs, gres, lmin, lmax, its = _minimiser(d, n_points, seed, box, order)
     start = np.full(d, float(x0))
     consts = {
@@ -171,10 +302,15 @@ def quartic_points(d, n_points, seed, box, order, clients, x0):
         "f_x0": Constant(value(start, pts), "numerical: f(x0)"),
         "grad_norm_x0": Constant(float(np.linalg.norm(gradient(start, pts))), "numerical: ||grad f(x0)||"),
         "shard_sizes": Constant([stop - s for s, stop in sh], "construction: contiguous shards"),
-        "client_weight": Constant(clients / n_points, "construction: c[0] = M/n, so mean_m f_m = (1/n) sum_j "
+        "client_weight": Constant(clients / n_points, "construction: w_m = M/n, so mean_m f_m = (1/n) sum_j "
                                   "||x - x_j||^4"),
     }
-    return Problem("quartic-points", POINTS4, params, d, start, constants=consts)
+    arrays = points_arrays(pts, [stop - s for s, stop in sh], clients / n_points)
+    arrays["x_star"] = np.atleast_1d(xs).astype(np.float64)
+    arrays["f_star"] = float(fs)
+    return QuarticPointsProblem(NAME, -1, np.zeros((clients, 0)), d, start, constants=consts, arrays=arrays,
+                                family_name=NAME)
 
 
-__all__ = ["quartic_points", "points", "points_of", "shards", "value", "gradient", "hessian", "excess"]
+__all__ = ["quartic_points", "points", "points_of", "shards", "value", "gradient", "hessian", "excess", "FAMILY",
+           "QuarticPointsProblem", "points_arrays", "safe_radius"]
