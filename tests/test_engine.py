@@ -48,7 +48,7 @@ def test_second_process_loads_kernels_from_cache(tmp_path):
     code = textwrap.dedent("""
         import theorybench as tb
         from theorybench.kernels.federated import batch as federated_batch
-        tb.run("quartic-points", "episode++", rounds=3)  # the generic kernel (not routed to a composed one)
+        tb.run("quartic-clients", "episode++", rounds=3)  # the generic kernel (not routed to a composed one)
         st = federated_batch.stats
         print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
     """)

@@ -299,7 +299,7 @@ def test_explorer_fixed_values_errors_and_divergence(monkeypatch):
     ex.controls["clients_per_round"].value = 5   # more than N = 2: the run's own error, shown, not raised
     assert ex.result is None and "clients_per_round" in ex.error and "clients_per_round" in ex.status.value
     # a problem parameter named seed gets its own control; 'seed' stays the run's
-    pts = tb.explore("quartic-points", "fedavg", rounds=5, n_points=8, clients=2, d=2)
+    pts = tb.explore("quartic-points", "fedavg-gd", rounds=5, n_points=8, clients=2, d=2)
     assert "problem_seed" in pts.controls and pts.controls["seed"].value == 0
     pts.controls["problem_seed"].value = 3
     assert pts.result.problem_settings["seed"] == 3 and pts.result.seed == 0
