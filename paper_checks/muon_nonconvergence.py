@@ -385,7 +385,7 @@ def _plot_plane(traj, p, control):
     fig, axs = new_figure(ncols=max(1, len(traj)), width=4.0 * max(1, len(traj)))
     u = np.linspace(-0.3, 1.0, 200)
     U, V = np.meshgrid(u, u)
-    c = p.params[0, 0]
+    c = p.arrays["c"]
     F = c * np.abs(U + V) + np.abs(U - V)
     n = p.shape[1]
     for ax, (name, x) in zip(axs[0], traj.items()):

@@ -312,5 +312,8 @@ __all__ = ["SLOTS", "DEFAULTS", "N_STATS", "batch", "value_subgrad", "SCHEDULES"
 
 
 def accepts(problem):
-    """The runner's compatibility test: this kernel evaluates the Muon counterexample only."""
-    return problem.name == "muon-counterexample"
+    """The runner's compatibility test: this kernel evaluates the Muon counterexample in its former layout
+    only (``problems.muon_counterexample.MatrixProblem``, ``params = [[c, tie, m, n]]``); the registered
+    instance is a vector-template problem, run by ``theorybench.methods.muon_vector``."""
+    from ..declare_vector import VectorProblem
+    return problem.name == "muon-counterexample" and not isinstance(problem, VectorProblem)
