@@ -6,12 +6,20 @@ their constants are checked with sympy in ``tests/test_lower_bounds.py`` and in 
 
 Notation: eps the stationarity target, (L0, L1) the smoothness constants, M a bound on the gradients,
 Delta = f(x0) - inf f.
+
+Each objective is also a declared scalar family (``theorybench.declare.ObjectiveFamily``, end of this module:
+``ramp1``, ``cosh1``, ``huber1``), so the federated methods run on these instances through composed kernels
+(``theorybench.compose``), with the arithmetic of ``theorybench.families``' RAMP, COSH and HUBER operation for
+operation (the same numbers as the generic federated kernel, ``tests/test_lower_bounds_composed.py``).
 """
 import math
 
 import numpy as np
+from numba import njit
 
-from theorybench.families import COSH, HUBER, RAMP
+from theorybench.declare import ObjectiveFamily, declare_family
+from theorybench.errors import TheoryBenchError
+from theorybench.families import COSH, HUBER, RAMP, _huber, _huber_prime, _ramp, _ramp_prime
 from theorybench.params import Param
 from theorybench.problem import Constant, Problem, register_problem
 
@@ -103,3 +111,125 @@ def regime_c_rounds_lower_bound(eps, L0, Delta, eta):
     """``(Delta/(2 eps) - eps/L0)/(2 eps eta)``: rounds of unclipped GD before ``|x| <= 2 eps/L0``
     can be reached from x0 (a lower bound on rounds to eps-stationarity)."""
     return (Delta / (2.0 * eps) - eps / L0) / (2.0 * eps * eta)
+
+
+# ------------------------------------------------------------------ declared families (theorybench.declare)
+# The three objectives above as declared scalar families (d = 1): client i's row c = params[i]. Each piece is
+# the d = 1 case of theorybench.families.client_value / client_grad, operation for operation: the value is
+# the family's sum over coordinates started at 0.0 (``0.0 + t``, so signed zeros are the generic kernel's),
+# the helpers (_ramp, _huber, ...) are the same @njit functions. The composed kernels inline these pieces.
+#
+# safe_radius(rows): a radius rho with |f_i(x)|, |f_i'(x)| <= 1e149 for |x| < rho (derived per family below;
+# 1e149 leaves a factor 10 below the divergence rule's 1e150 for the rounding of a few operations and of the
+# mean over clients), so a kernel may skip f off the record schedule inside it (theorybench.declare). 0 (never
+# safe) for rows outside the derivation (non-finite numbers, w <= 0, L0 <= 0).
+
+_SAFE = 1e149
+
+
+@njit(cache=True, inline="always")
+def ramp1_value(c, x):
+    """Regime A: ``f_i(x) = c[0] psi_w(x)``, ``w = c[1]`` (the C^1 ramp of ``families.RAMP``)."""
+    return c[0] * (0.0 + _ramp(x, c[1]))
+
+
+@njit(cache=True, inline="always")
+def ramp1_grad(c, x):
+    """``f_i'(x) = c[0] psi_w'(x)``: ``c[0]`` on x >= 0, ``c[0] (1 + x/w)`` on [-w, 0), 0 below."""
+    return c[0] * _ramp_prime(x, c[1])
+
+
+def ramp1_safe_radius(rows):
+    """With ``K = max_i |c_0|`` and ``W = max_i w``: ``|psi_w(x)| <= max(|x|, w)`` (psi_w lies in [-w/2, 0]
+    on x < 0, where x*x is formed only for |x| <= w) and ``|psi_w'| <= 1``, so ``|f_i| <= K max(|x|, W)`` and
+    ``|f_i'| <= K``; ``rho = 1e149/K`` (at most 1e150) when ``K W < 1e149`` and ``W < 1e149``."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != 2 or not np.isfinite(rows).all() or not (rows[:, 1] > 0.0).all():
+        return 0.0
+    K, W = float(np.abs(rows[:, 0]).max()), float(rows[:, 1].max())
+    if W >= _SAFE or K * W >= _SAFE:
+        return 0.0
+    return 1e150 if K == 0.0 else min(1e150, _SAFE / K)
+
+
+@njit(cache=True, inline="always")
+def cosh1_value(c, x):
+    """Regime B: ``f_i(x) = A (cosh(L1 x) - 1)`` with ``A = c[0]``, ``L1 = c[1]`` (``families.COSH``)."""
+    return c[0] * (0.0 + (np.cosh(c[1] * x) - 1.0))
+
+
+@njit(cache=True, inline="always")
+def cosh1_grad(c, x):
+    """``f_i'(x) = A L1 sinh(L1 x)``."""
+    return c[0] * c[1] * np.sinh(c[1] * x)
+
+
+def cosh1_safe_radius(rows):
+    """With ``K = max_i max(|A|, |A L1|)`` and ``Lm = max_i |L1|``: for ``|L1 x| <= u``, ``cosh - 1`` and
+    ``|sinh|`` are below ``e^u``, so ``|f_i|, |f_i'| <= K e^u``; ``u = min(700, ln(1e148/K))`` (a factor 10
+    for the rounding of cosh, sinh and L1 x; 700 keeps cosh finite, so A = 0 gives 0, not 0 * inf),
+    ``rho = u/Lm``."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != 2 or not np.isfinite(rows).all():
+        return 0.0
+    A, L1 = np.abs(rows[:, 0]), np.abs(rows[:, 1])
+    K = float(max(A.max(), (A * L1).max()))
+    Lm = float(L1.max())
+    if not np.isfinite(K) or K >= _SAFE / 10.0:
+        return 0.0
+    if Lm == 0.0:
+        return 1e150
+    u = 700.0 if K == 0.0 else min(700.0, math.log(_SAFE / 10.0 / K))
+    return min(1e150, u / Lm)
+
+
+@njit(cache=True, inline="always")
+def huber1_value(c, x):
+    """Regime C: ``f_i(x) = 2 eps |x| - 2 eps^2/L0`` for ``|x| >= 2 eps/L0``, ``(L0/2) x^2`` inside
+    (``eps = c[0]``, ``L0 = c[1]``; ``families.HUBER``, not ``HUBER1``)."""
+    return 0.0 + _huber(x, c[0], c[1])
+
+
+@njit(cache=True, inline="always")
+def huber1_grad(c, x):
+    """``f_i'(x) = 2 eps sign(x)`` outside, ``L0 x`` inside."""
+    return _huber_prime(x, c[0], c[1])
+
+
+def huber1_safe_radius(rows):
+    """With ``E = max_i 2|eps|`` and ``Q = max_i 2 eps^2/L0`` (L0 > 0): ``|f_i| <= E |x| + Q`` (inside,
+    ``(L0/2) x^2 <= 2 eps^2/L0``) and ``|f_i'| <= E`` (``L0 |x| < 2 eps`` inside); ``rho = (1e149 - Q)/E`` (at
+    most 1e150) when ``Q <= 1e149/2``."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[1] != 2 or not np.isfinite(rows).all() or not (rows[:, 1] > 0.0).all():
+        return 0.0
+    eps, L0 = np.abs(rows[:, 0]), rows[:, 1]
+    E = float((2.0 * eps).max())
+    with np.errstate(over="ignore"):
+        Q = float((2.0 * eps * eps / L0).max())
+    if not (np.isfinite(Q) and np.isfinite(E)) or Q > _SAFE / 2.0 or E >= _SAFE:
+        return 0.0
+    return 1e150 if E == 0.0 else min(1e150, (_SAFE - Q) / E)
+
+
+def _rows(code, what):
+    def rows(problem):
+        if problem.family != code or problem.dim != 1:
+            raise TheoryBenchError(f"problem {problem.name!r} is not in the {what} layout (family code "
+                                   f"{problem.family}, d = {problem.dim})")
+        return problem.params
+    return rows
+
+
+RAMP1 = declare_family(ObjectiveFamily(
+    "ramp1", ramp1_value, ramp1_grad, problems=("lower-bound-a",), rows=_rows(RAMP, "ramp"),
+    safe_radius=ramp1_safe_radius, code=RAMP, tuple_rows=True,
+    doc="c_0 psi_w(x), w = c_1: the C^1 ramp of the lower bound's regime A (DERIVED instance)"))
+COSH1 = declare_family(ObjectiveFamily(
+    "cosh1", cosh1_value, cosh1_grad, problems=("lower-bound-b",), rows=_rows(COSH, "cosh"),
+    safe_radius=cosh1_safe_radius, code=COSH, tuple_rows=True,
+    doc="A (cosh(L1 x) - 1): the lower bound's regime B (DERIVED instance)"))
+HUBER1D = declare_family(ObjectiveFamily(
+    "huber1", huber1_value, huber1_grad, problems=("lower-bound-c",), rows=_rows(HUBER, "Huber"),
+    safe_radius=huber1_safe_radius, code=HUBER, tuple_rows=True,
+    doc="2 eps |x| - 2 eps^2/L0 outside 2 eps/L0, (L0/2) x^2 inside: the lower bound's regime C (DERIVED)"))

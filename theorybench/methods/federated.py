@@ -45,10 +45,11 @@ for _a in [
 
 
 # ------------------------------------------------------------------ declared pieces (theorybench.declare)
-# FedAvg, CELGC and EPISODE as declared methods: the composed kernel (theorybench.compose) runs them on the
-# problems in ``route``; elsewhere the hand-written kernel above runs them. Every piece performs the
+# The six methods as declared methods: the composed kernel (theorybench.compose) runs them on the problems
+# in ``route`` (the scalar problems with a declared family: problems/federated_polynomials.py and
+# problems/lower_bounds.py); elsewhere the hand-written kernel above runs them. Every piece performs the
 # operations of the hand-written kernel in the same order (d = 1, ||g|| = |g|), so both give the same numbers.
-_SCALAR_POLYS = ("episode-quartic", "two-client-quadratic")
+_SCALAR_PROBLEMS = ("episode-quartic", "two-client-quadratic", "lower-bound-a", "lower-bound-b", "lower-bound-c")
 
 
 @njit(cache=True, inline="always")
@@ -60,7 +61,7 @@ def fedavg_step(y, g, eta):
 FEDAVG = declare_method(Method("fedavg", _FED, fedavg_step,
                                doc="Local SGD / FedAvg: I steps y <- y - eta g per client, then the server averages.",
                                reference="McMahan et al. 2017"),
-                        route=_SCALAR_POLYS)
+                        route=_SCALAR_PROBLEMS)
 
 
 @njit(cache=True, inline="always")
@@ -93,7 +94,7 @@ def celgc_step(y, g, eta, gamma, convention):
 CELGC = declare_method(Method("local-clip", _CLIP, celgc_step, clipping=True,
                               doc="CELGC: every local step clipped on the client's own stochastic gradient.",
                               reference="Liu, Zhuang, Lei, Liao, NeurIPS 2022"),
-                       route=_SCALAR_POLYS)
+                       route=_SCALAR_PROBLEMS)
 
 
 @njit(cache=True, inline="always")
@@ -124,7 +125,7 @@ EPISODE_METHOD = declare_method(Method(
     "episode", _CLIP, episode_step, client_start=episode_client_start, client_values=(("G_i", "G"),),
     round_start=episode_round_start, round_values=("clipped",),
     doc="EPISODE: G_r = mean_i G_r^i at x_r decides clipping for the round; local direction g - G_r^i + G_r.",
-    reference="Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"), route=_SCALAR_POLYS)
+    reference="Crawshaw, Bao, Liu, ICLR 2023, Algorithm 1"), route=_SCALAR_PROBLEMS)
 
 
 @njit(cache=True, inline="always")
@@ -170,7 +171,7 @@ CLIPPED_MINIBATCH_METHOD = declare_method(Method(
     "clipped-minibatch", _CLIP, None, client_end=minibatch_client_end, client_end_values=(("gbar_i", "gmean"),),
     round_end=clipped_minibatch_round_end, round_end_values=("x", "clipped"),
     doc="Clipped minibatch SGD: each sampled client averages I stochastic gradients at x_r; one clipped "
-        "server step on their mean.", reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_POLYS)
+        "server step on their mean.", reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_PROBLEMS)
 
 
 @njit(cache=True, inline="always")
@@ -193,7 +194,7 @@ NAIVE_PARALLEL_METHOD = declare_method(Method(
     client_end_values=(("u_i", "umean"), "clipped"), round_end=naive_parallel_round_end, round_end_values=("x",),
     doc="Naive parallel clipping (INFERRED reading): each sampled client clips its own mean of I stochastic "
         "gradients at x_r; the server averages the clipped steps.",
-    reference="Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"), route=_SCALAR_POLYS)
+    reference="Crawshaw, Bao, Liu, NeurIPS 2023 (baseline)"), route=_SCALAR_PROBLEMS)
 
 
 @njit(cache=True, inline="always")
@@ -217,4 +218,4 @@ EPISODE_PP_METHOD = declare_method(Method(
     client_end=episode_pp_client_end, client_end_values=("G_i", "G"),
     doc="EPISODE++: client memories c_i and c = mean c_i; direction g - c_i + c; clip iff ||c|| exceeds "
         "the threshold (inferred); sampled clients refresh their memories after the round.",
-    reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_POLYS)
+    reference="Crawshaw, Bao, Liu, NeurIPS 2023"), route=_SCALAR_PROBLEMS)
