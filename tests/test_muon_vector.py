@@ -1,21 +1,25 @@
 """The Muon methods on the vector template (``theorybench.methods.muon_vector``, family ``muon-counterexample``
-in ``problems/muon_counterexample.py``) against the former kernel (``theorybench.kernels.muon`` on the
-former layout ``MatrixProblem``, built by ``legacy_problem``): bit-identical iterates, losses, subgradient
-norms and statistics for every method x step schedule, on several seeds, shapes (wide, square, tall), tie
-rules, generic and lattice starts, dense and sparse records, and a diverging run.
+in ``problems/muon_counterexample.py``) against the former kernel's trajectory (``tests/legacy_muon_kernel.py``,
+a frozen copy of ``theorybench.kernels.muon.muon_trajectory``, which the engine no longer runs):
+bit-identical iterates, losses, subgradient norms and statistics for every method x step schedule, on several
+seeds, shapes (wide, square, tall), tie rules, generic and lattice starts, dense and sparse records, a sweep,
+a negative target and diverging runs. (Until commit dab5156 the same comparison ran against the engine's own
+kernel through ``theorybench.run``, and the frozen copy was checked against it, bit for bit, before removal.)
 
 Tolerance 0 throughout: both sides evaluate the same correctly rounded operations in the same order (the
-family's pieces are ``kernels.muon.value_subgrad`` split into f and G, the steps are the kernel's branches
-written as one function per method), and the SVDs are the same LAPACK call (``np.linalg.svd(A,
+family's pieces are the former ``value_subgrad`` split into f and G, the steps are the former kernel's
+branches written as one function per method), and the SVDs are the same LAPACK call (``np.linalg.svd(A,
 full_matrices=False)`` on the same m x n matrix), so any difference is a port error, not rounding. The NumPy
 references (``tests/reference_muon.py``) hold the new path in ``tests/test_muon.py``."""
 import numpy as np
 import pytest
 
 import theorybench as tb
+from theorybench.algorithms import get_algorithm
 from theorybench.runner import algorithm_for
 
-from problems.muon_counterexample import diag_start, legacy_problem
+from legacy_muon_kernel import legacy_run
+from problems.muon_counterexample import diag_start
 
 ALGS = {"muon": dict(beta=0.6), "muon-ns": dict(beta=0.6, ns_steps=4), "signed-momentum": dict(beta=0.6),
         "sign-descent": {}, "subgradient": {}, "ef": {}, "ef-muon": dict(beta=0.9), "muonmax": dict(beta=0.9),
@@ -26,37 +30,25 @@ STATS = ["diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "
          "first_average_below_target"]
 
 
-def _legacy_available():
-    try:
-        import theorybench.kernels.muon as km
-    except ImportError:
-        return False
-    from theorybench.algorithms import VARIANTS
-    return hasattr(km, "muon_trajectory") and any(a.kernel == "muon" for a in VARIANTS.get("muon", []))
-
-
-legacy = pytest.mark.skipif(not _legacy_available(), reason="the former muon kernel is gone (the NumPy references in "
-                                                            "tests/test_muon.py hold the new methods)")
-
-
 def _same(a, b, what):
     np.testing.assert_array_equal(a, b, err_msg=what)  # NaN positions must agree too
 
 
 def _compare(alg, h, pset, x0, steps, seed, record, target=0.5):
-    new_p, old_p = tb.make_problem("muon-counterexample", **pset), legacy_problem(**pset)
-    assert algorithm_for(alg, new_p).kernel == "vector" and algorithm_for(alg, old_p).kernel == "muon"
-    a = tb.run(new_p, alg, steps=steps, seed=seed, x0=x0, record=record, target=target, stats=STATS, **h)
-    b = tb.run(old_p, alg, steps=steps, seed=seed, x0=x0, record=record, target=target, **h)
-    _same(a.x, b.x, "x")
-    _same(a.loss, b.loss, "loss")
-    _same(a.grad_norm, b.grad_norm, "grad_norm")
+    p = tb.make_problem("muon-counterexample", **pset)
+    assert algorithm_for(alg, p).kernel == "vector"
+    a = tb.run(p, alg, steps=steps, seed=seed, x0=x0, record=record, target=target, stats=STATS, **h)
+    m, n = p.shape
+    x, loss, gn, st = legacy_run(alg, p.arrays["c"], p.arrays["tie"], m, n, get_algorithm(alg).resolve(h),
+                                 p.x0 if x0 is None else x0, seed, steps, record, target)
+    _same(a.x, x, "x")
+    _same(a.loss, loss, "loss")
+    _same(a.grad_norm, gn, "grad_norm")
     for k in STATS:
-        assert a.stats[k] == b.stats[k] or (np.isnan(a.stats[k]) and np.isnan(b.stats[k])), (k, a.stats[k], b.stats[k])
+        assert a.stats[k] == st[k] or (np.isnan(a.stats[k]) and np.isnan(st[k])), (k, a.stats[k], st[k])
     return a
 
 
-@legacy
 @pytest.mark.parametrize("alg", list(ALGS))
 @pytest.mark.parametrize("sched", list(SCHEDS))
 @pytest.mark.parametrize("shape", [(2, 2), (3, 4), (4, 3)])
@@ -72,7 +64,6 @@ def test_bit_identical_to_the_former_kernel(alg, sched, shape):
         _compare(alg, h, dict(c=0.5, tie=tie, m=m, n=n), diag_start(0.75, 0.5, m, n), steps, 5, np.arange(steps + 1))
 
 
-@legacy
 @pytest.mark.parametrize("alg", list(ALGS))
 def test_sparse_records_long_run_and_divergence(alg):
     """The vector kernel evaluates f and G only on recorded steps inside the family's safe radius, the former
@@ -94,19 +85,22 @@ def test_sparse_records_long_run_and_divergence(alg):
         assert d.stats["diverged_round"] > 1
 
 
-@legacy
 def test_negative_target_and_sweep_identical():
     """A negative target (stop at the running-average crossing) and a sweep over a grid x seeds."""
-    x0 = diag_start(0.75, 0.5)
-    a = tb.run(tb.make_problem("muon-counterexample"), "subgradient", steps=50, x0=x0, alpha0=0.01, target=-10.0)
-    b = tb.run(legacy_problem(), "subgradient", steps=50, x0=x0, alpha0=0.01, target=-10.0)
-    _same(a.loss, b.loss, "loss")
-    assert a.stats["first_average_below_target"] == b.stats["first_average_below_target"] == 0
-    kw = dict(grid={"alpha0": [0.05, 0.2], "beta": [0.0, 0.5]}, seeds=3, steps=200, schedule="random")
-    s1 = tb.sweep(tb.make_problem("muon-counterexample", m=2, n=3), "muon", **kw)
-    s0 = tb.sweep(legacy_problem(m=2, n=3), "muon", **kw)
-    _same(s1.x, s0.x, "x")
-    _same(s1.loss, s0.loss, "loss")
+    a = _compare("subgradient", dict(alpha0=0.01), {}, diag_start(0.75, 0.5), 50, 0, np.arange(51), target=-10.0)
+    assert a.stats["first_average_below_target"] == 0 and np.isnan(a.loss[1:]).all()
+    grid = {"alpha0": [0.05, 0.2], "beta": [0.0, 0.5]}
+    s = tb.sweep(tb.make_problem("muon-counterexample", m=2, n=3), "muon", grid=grid, seeds=3, steps=200,
+                 schedule="random", record=np.arange(201))
+    assert s.dims == ("alpha0", "beta", "seed")
+    for i, a0 in enumerate(grid["alpha0"]):
+        for j, b in enumerate(grid["beta"]):
+            for k, seed in enumerate(s.coords["seed"]):
+                h = get_algorithm("muon").resolve(dict(alpha0=a0, beta=b, schedule="random"))
+                x, loss, gn, st = legacy_run("muon", 0.5, 1.0, 2, 3, h, diag_start(0.75, 0.5, 2, 3), seed, 200,
+                                             np.arange(201))
+                _same(s.x[i, j, k], x, "x")
+                _same(s.loss[i, j, k], loss, "loss")
 
 
 def test_family_pieces_match_the_python_problem():
