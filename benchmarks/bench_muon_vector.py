@@ -10,8 +10,17 @@ before Numba loads; the claims run one configuration per call):
 
 (new) the registered instance (``MuonProblem``, family ``muon-counterexample``) on the composed vector kernels
       of ``theorybench.methods.muon_vector``;
-(old) the former layout (``legacy_problem``: ``MatrixProblem``) on the former generic kernel
-      ``theorybench.kernels.muon`` (one kernel that dispatches on the method and schedule codes every step).
+(old) the former generic kernel (one loop that dispatches on the method and schedule codes every step and
+      evaluates its own objective): its frozen copy ``tests/legacy_muon_kernel.py`` (the engine dropped it),
+      called once per configuration in place of ``theorybench.run_batch`` (the claims run one configuration
+      per call; the runner's own overhead, validation and planning, counts against the new path only).
+
+Per method (``--kernel-steps`` steps, power schedule, b as in the claims; best of ``--repeats``, process CPU
+time), one configuration: ``theorybench.run_batch`` with the records of a claim (every step) and with the first
+and last step only, against the frozen former kernel with every step recorded (it evaluated f and G every step
+whatever the records). With every step recorded the new kernel evaluates f and G twice per step (the
+template's observation, then the step's oracle call: a step cannot read the observation's gradient), and the
+runner's record check (``np.unique`` on 10^5 rounds) costs tens of ms per call.
 
 Each claim is run once on each path as warm-up (compilation), then timed ``--repeats`` times each (median,
 wall clock and process CPU time). The two paths' evidence (verdict, measured text, numbers) must be equal:
@@ -27,6 +36,7 @@ os.environ["NUMBA_NUM_THREADS"] = "1"
 import argparse  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -41,30 +51,68 @@ def main():
     ap.add_argument("--size", default="quick", choices=("quick", "full"))
     ap.add_argument("--claims", default="MU-1,MU-4")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kernel-steps", type=int, default=100000)
     args = ap.parse_args()
 
-    import theorybench as tb
+    import numpy as np
     from theorybench.atomic_io import atomic_write_text
+    from theorybench.runner import record_schedule
     import paper_checks.muon_nonconvergence as pm
-    from problems.muon_counterexample import legacy_problem
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from legacy_muon_kernel import legacy_run
 
     checks = {"MU-1": pm.check_mu1, "MU-2": pm.check_mu2, "MU-3": pm.check_mu3, "MU-4": pm.check_mu4}
-    new_make = pm.make_problem
+    new_run_batch = pm.run_batch
 
-    def old_make(name, **ps):
-        assert name == "muon-counterexample"
-        return legacy_problem(**ps)
+    def old_run_batch(alg, probs, sets, seeds, steps, x0s=None, record=None):
+        """``run_batch``'s tuple from the former kernel, one configuration at a time."""
+        rec = record_schedule(steps) if record is None else np.asarray(record, dtype=np.int64)
+        outs = []
+        for p, h, seed, x0 in zip(probs, sets, seeds, x0s if x0s is not None else [None] * len(probs)):
+            m, n = p.shape
+            outs.append(legacy_run(alg.name, p.arrays["c"], p.arrays["tie"], m, n, h, p.x0 if x0 is None else x0,
+                                   seed, steps, rec))
+        st = np.array([list(o[3].values()) for o in outs])  # column 0: diverged_round, as the runner's
+        return (rec, np.stack([o[0] for o in outs]), np.stack([o[1] for o in outs]),
+                np.stack([o[2] for o in outs]), st)
 
     def run(path, claim):
-        pm.make_problem = new_make if path == "new" else old_make
+        pm.run_batch = new_run_batch if path == "new" else old_run_batch
         try:
             t0, c0 = time.perf_counter(), time.process_time()
             ev = checks[claim](size=args.size)
             return time.perf_counter() - t0, time.process_time() - c0, ev
         finally:
-            pm.make_problem = new_make
+            pm.run_batch = new_run_batch
 
-    out = {"machine": machine_info(), "size": args.size, "claims": {}}
+    out = {"machine": machine_info(), "size": args.size, "claims": {}, "kernels": {}}
+    from theorybench import make_problem
+    from theorybench.algorithms import get_algorithm
+    from problems.muon_counterexample import diag_start
+    T = args.kernel_steps
+    p = make_problem("muon-counterexample")
+    x0 = diag_start(0.75, 0.5)
+    for name, hp in (("muon", dict(beta=0.0)), ("muon-ns", dict(beta=0.0)), ("signed-momentum", dict(beta=0.9)),
+                     ("sign-descent", {}), ("subgradient", {}), ("ef", {}), ("ef-muon", {}), ("muonmax", {}),
+                     ("momo", {})):
+        alg = get_algorithm(name)
+        h = alg.resolve(dict(schedule="power", **hp))
+        dense, ends = np.arange(T + 1), np.array([0, T])
+        jobs = {"new_dense": lambda: new_run_batch(alg, [p], [h], [0], T, [x0], record=dense),
+                "new_first_last": lambda: new_run_batch(alg, [p], [h], [0], T, [x0], record=ends),
+                "old_dense": lambda: legacy_run(name, 0.5, 1.0, 2, 2, h, x0, 0, T, dense)}
+        row = {}
+        for k, fn in jobs.items():
+            fn()
+            best = np.inf
+            for _ in range(args.repeats):
+                c0 = time.process_time()
+                fn()
+                best = min(best, time.process_time() - c0)
+            row[k + "_ns_per_step"] = 1e9 * best / T
+        out["kernels"][name] = row
+        print(f"{name}: ns/step new (every step recorded) {row['new_dense_ns_per_step']:.0f}, new (first/last) "
+              f"{row['new_first_last_ns_per_step']:.0f}, old {row['old_dense_ns_per_step']:.0f}")
     for claim in args.claims.split(","):
         evs = {p: run(p, claim)[2] for p in ("new", "old")}  # warm-up (compiles)
         same = (evs["new"].verdict == evs["old"].verdict and evs["new"].measured == evs["old"].measured
@@ -85,7 +133,6 @@ def main():
               f"verdict {row['verdict']}, evidence identical: {same}")
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"muon_vector_{args.size}.json", json.dumps(out, indent=1, default=str))
-    del tb
 
 
 if __name__ == "__main__":

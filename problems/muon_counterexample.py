@@ -12,11 +12,8 @@ subgradient oracle (pieces :func:`muon_value`, :func:`muon_subgrad`); its instan
 ``(("A", ("rows", "cols")),)``; the template reserves ``n`` for the number of clients). The oracle, as the
 authors' code: ``G11 = c s1 + s2``, ``G22 = c s1 - s2``, every other entry 0, ``s1 = sgn(W11 + W22)``,
 ``s2 = sgn(W11 - W22)``, ``sgn(0) = tie``; ``grad`` is this subgradient, ``||grad f||`` its Frobenius norm.
-The methods: ``theorybench.methods.muon_vector``.
-
-:class:`MatrixProblem` is the former layout (``params = [[c, tie, m, n]]``, evaluated by the former kernel
-``theorybench.kernels.muon``), kept for the bit-identity test (``tests/test_muon_vector.py``):
-:func:`legacy_problem` builds it.
+The methods: ``theorybench.methods.muon_vector`` (bit-identical to the former Muon kernel, which evaluated
+this objective inside the engine: ``tests/test_muon_vector.py``).
 """
 import math
 
@@ -25,9 +22,8 @@ from numba import njit
 
 from theorybench.declare_vector import VectorFamily, VectorProblem, declare_vector_family
 from theorybench.params import Param
-from theorybench.problem import Constant, Problem, register_problem
+from theorybench.problem import Constant, register_problem
 
-FAMILY_MUON = -6  # not a families.py code: the former muon kernel evaluates a MatrixProblem itself
 REFERENCE = "Parshakova, Khaled, Crawshaw, Garrigos, Gower, arXiv 2605.08980 (authors' code)"
 SAFE_MARGIN = 1e149  # a decade under the divergence rule's 1e150
 
@@ -98,33 +94,6 @@ class MuonProblem(VectorProblem):
         return self.grad(x)
 
 
-# ---------------------------------------------------------------- the former layout (legacy kernel)
-
-class MatrixProblem(Problem):
-    """The former layout, evaluated by ``theorybench.kernels.muon`` (``params = [[c, tie, m, n]]``)."""
-
-    @property
-    def shape(self):
-        return int(self.params[0, 2]), int(self.params[0, 3])
-
-    def value(self, x):
-        from theorybench.kernels.muon import value_subgrad
-        g = np.empty(self.dim)
-        return float(value_subgrad(self.params[0], self._x(x), g))
-
-    def grad(self, x):
-        from theorybench.kernels.muon import value_subgrad
-        g = np.empty(self.dim)
-        value_subgrad(self.params[0], self._x(x), g)
-        return g
-
-    def client_value(self, i, x):
-        return self.value(x)
-
-    def client_grad(self, i, x):
-        return self.grad(x)
-
-
 # ---------------------------------------------------------------- the instance
 
 def diag_start(w11, w22, m=2, n=2):
@@ -137,12 +106,6 @@ def _constants(c):
     return {"f_star": Constant(0.0, "closed form"),
             "G": Constant(math.sqrt(2.0 * (c * c + 1.0)),
                           "closed form: ||G||_F = sqrt((c+1)^2 + (c-1)^2) (Frobenius Lipschitz constant)")}
-
-
-def legacy_problem(c=0.5, tie=1.0, m=2, n=2):
-    """The instance in the former layout (:class:`MatrixProblem`, run by ``theorybench.kernels.muon``)."""
-    return MatrixProblem("muon-counterexample", FAMILY_MUON, np.array([[c, tie, m, n]], dtype=float), m * n,
-                         diag_start(0.75, 0.5, m, n), constants=_constants(c))
 
 
 @register_problem("muon-counterexample", [
