@@ -21,8 +21,9 @@ equal shards).
 Instance arrays (``theorybench.declare_vector``): ``pts`` (n x d, the points in shard order), ``start`` and
 ``count`` (M int64: client m holds rows ``start[m] .. start[m] + count[m] - 1``), ``weight`` (M: ``w_m``),
 ``x_star`` (d) and ``f_star``. Family ``quartic-points``: ``value``, ``grad``, ``client_grad`` (exact: the
-instance has no noise model), the statistic ``gap = f(x) - f*`` computed without cancellation (as
-:func:`excess`), and a ``safe_radius``. The pieces add in the order of the engine's former ``POINTS4``
+instance has no noise model) and a ``safe_radius``; no trace statistic (``f - f*`` without cancellation is
+:func:`excess` of the recorded iterates: a piece would cost a pass over the n points on every recorded round,
+as much as f itself). The pieces add in the order of the engine's former ``POINTS4``
 family (per client a left-to-right sum over its points, then over clients, divided by M), so the numbers
 are those of the former generic kernel bit for bit (``tests/test_localgdj_vector.py``). The methods
 ``clip-localgdj`` and ``fedavg-gd`` (``theorybench.methods.localgdj_vector``) read these arrays for the
@@ -108,32 +109,6 @@ def qp_grad(x, out, pts, start, count, weight):
         out[j] /= M
 
 
-@njit(cache=True)
-def qp_gap(x, pts, start, count, weight, x_star):
-    """``f(x) - f*`` without cancellation (:func:`excess`): with ``D_k = x* - p_k`` and ``h = x - x*``,
-    ``||D_k + h||^4 - ||D_k||^4 = a_k (2 ||D_k||^2 + a_k)``, ``a_k = 2 D_k.h + ||h||^2``, weighted as f."""
-    M = start.shape[0]
-    d = x.shape[0]
-    hh = 0.0
-    for j in range(d):
-        h = x[j] - x_star[j]
-        hh += h * h
-    tot = 0.0
-    for i in range(M):
-        v = 0.0
-        for k in range(start[i], start[i] + count[i]):
-            dh = 0.0
-            dd = 0.0
-            for j in range(d):
-                D = x_star[j] - pts[k, j]
-                dh += D * (x[j] - x_star[j])
-                dd += D * D
-            a = 2.0 * dh + hh
-            v += a * (2.0 * dd + a)
-        tot += weight[i] * v
-    return tot / M
-
-
 def safe_radius(problem):
     """``rho``: with ``max_j |x_j| < rho`` and ``B = max |p_kj|``, ``||x - p_k|| <= r = sqrt(d) (rho + B)``, so
     every client sum ``v_i <= n_i r^4``, ``|f| <= K r^4`` and ``||grad f|| <= 4 K r^3`` with ``K = max_i n_i
@@ -147,8 +122,7 @@ def safe_radius(problem):
 
 
 FAMILY = declare_vector_family(VectorFamily(
-    NAME, (NAME,), qp_value, qp_grad, client_grad=qp_client_grad, stats=(("gap", qp_gap),),
-    safe_radius=safe_radius,
+    NAME, (NAME,), qp_value, qp_grad, client_grad=qp_client_grad, safe_radius=safe_radius,
     doc="f_i(x) = w_i sum_{k in shard i} ||x - p_k||^4, f = mean_i f_i (the paper's f with w_i = M/n)",
     reference=REFERENCE))
 
