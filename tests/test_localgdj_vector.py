@@ -1,11 +1,11 @@
 """``clip-localgdj`` and ``fedavg-gd`` on the vector template (``theorybench.methods.localgdj_vector``, family
-``quartic-points`` of ``problems.quartic_points``) against the former generic kernel
-(``theorybench.kernels.localgdj`` on the engine family ``POINTS4``): the same trajectories bit for bit, the same
-losses, gradient norms, divergence rounds and ``clipped_fraction``; the first-order methods (gd, l0l1-gd,
-clipped-gd, normalized-gd) on the instance against the single-machine kernel on the same ``POINTS4`` problem;
-the family pieces against the NumPy formulas. The comparisons with the former kernels run while they exist
-(the engine's ``POINTS4`` is to be removed; then they skip and ``tests/test_localgdj.py`` holds the methods
-against the NumPy reference ``tests/reference_localgdj.py`` bit for bit).
+``quartic-points`` of ``problems.quartic_points``) against the former generic kernel (``kernels/localgdj.py`` on
+the engine family ``POINTS4``; its frozen copy ``tests/legacy_localgdj_kernel.py`` since the engine dropped it):
+the same trajectories bit for bit, the same losses, gradient norms, divergence rounds, ``clipped_fraction`` and
+running statistics; the first-order methods (gd, l0l1-gd, clipped-gd, normalized-gd) on the instance against
+the single-machine kernel on the former ``POINTS4`` problem (while the engine has ``POINTS4``); the family
+pieces against the NumPy formulas. ``tests/test_localgdj.py`` holds the methods against the plain NumPy
+reference ``tests/reference_localgdj.py`` (written from the pseudocode) bit for bit.
 
 Tolerance 0 everywhere below: the vector pieces perform the former kernel's floating-point operations in the
 same order (per client a left-to-right sum over its points; the clients' gradients summed, then divided by
@@ -18,37 +18,22 @@ import pytest
 import theorybench as tb
 from theorybench.algorithms import VARIANTS
 from theorybench.errors import TheoryBenchError
-from theorybench.runner import run_batch
+from theorybench.runner import record_schedule, run_batch
 from problems import quartic_points as qp
 
 import reference_localgdj as ref
-
-
-def _legacy_kernel():
-    """The engine family code POINTS4 and the former generic kernel's algorithms, or skip when removed."""
-    try:
-        from theorybench.families import POINTS4
-        import theorybench.kernels.localgdj  # noqa: F401
-    except ImportError:
-        pytest.skip("the engine's POINTS4 family / kernels.localgdj are removed: nothing left to compare with")
-    return POINTS4
+from legacy_localgdj_kernel import legacy_batch, legacy_params
 
 
 def legacy_problem(prob):
-    """The former ``quartic-points`` construction (engine ``Problem``, family POINTS4: client row
-    ``[w_m, n_m, p_1, ..., p_{n_m}]`` padded to the largest shard) for the same points as ``prob``."""
+    """The former ``quartic-points`` as an engine ``Problem`` (family POINTS4, rows of ``legacy_params``), for
+    the kernels that still take it; skip when the engine has dropped POINTS4."""
+    try:
+        from theorybench.families import POINTS4
+    except ImportError:
+        pytest.skip("the engine's POINTS4 family is removed: no engine kernel to compare with")
     from theorybench.problem import Problem
-    POINTS4 = _legacy_kernel()
-    a = prob.arrays
-    M, d = prob.n_clients, prob.dim
-    width = int(a["count"].max())
-    params = np.zeros((M, 2 + width * d))
-    for m in range(M):
-        s, c = int(a["start"][m]), int(a["count"][m])
-        params[m, 0] = a["weight"][m]
-        params[m, 1] = c
-        params[m, 2:2 + c * d] = a["pts"][s:s + c].ravel()
-    return Problem("quartic-points-legacy", POINTS4, params, d, prob.x0.copy())
+    return Problem("quartic-points-legacy", POINTS4, legacy_params(prob), prob.dim, prob.x0.copy())
 
 
 def variant(name, kernel):
@@ -58,17 +43,17 @@ def variant(name, kernel):
     return alg[0]
 
 
-def both(name, prob, settings, seeds, rounds, *, old_kernel="localgdj", x0s=None, record=None, targets=None,
-         stats="all"):
-    """``run_batch`` of the former kernel on the legacy problem and of the vector variant on ``prob``."""
-    legacy = legacy_problem(prob)
-    old = variant(name, old_kernel)
+def both(name, prob, settings, seeds, rounds, *, x0s=None, record=None, targets=None, stats="all"):
+    """The frozen former kernel and ``run_batch`` of the vector method on ``prob``: two tuples ``(rec, x, loss,
+    grad_norm, stats by name)``."""
     new = variant(name, "vector")
-    sets = [old.resolve(s) for s in settings]
-    a = run_batch(old, [legacy] * len(sets), sets, seeds, rounds, x0s=x0s, record=record, targets=targets)
-    b = run_batch(new, [prob] * len(sets), [new.resolve(s) for s in settings], seeds, rounds, x0s=x0s,
-                  record=record, targets=targets, stats=stats)
-    return a, b
+    sets = [new.resolve(s) for s in settings]
+    rec = record_schedule(rounds) if record is None else np.asarray(record, dtype=np.int64)
+    starts = [prob.x0] * len(sets) if x0s is None else x0s
+    x, loss, gn, st = legacy_batch(name, legacy_params(prob), sets, seeds, rounds, rec, starts, targets)
+    b = run_batch(new, [prob] * len(sets), sets, seeds, rounds, x0s=x0s, record=record, targets=targets,
+                  stats=stats)
+    return (rec, x, loss, gn, st), b[:4] + ({k: b[4][k] for k in b[4].names},)
 
 
 def assert_same(a, b, stats=("diverged_round", "max_abs_x", "first_below_target", "clipped_fraction"),
@@ -82,7 +67,7 @@ def assert_same(a, b, stats=("diverged_round", "max_abs_x", "first_below_target"
     names = list(stats) + (["min_grad_norm", "argmin_round", "grad_norm_sum", "first_average_below_target"]
                            if gn_stats else [])
     for k in names:
-        if k in sa.names and k in sb.names:
+        if k in sa and k in sb:
             np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
 
 
@@ -124,6 +109,7 @@ def test_diverging_runs_end_at_the_same_round():
     a, b = both("fedavg-gd", prob, sets, [0] * 4, 30)
     assert_same(a, b)
     assert (b[4]["diverged_round"] > 0).sum() >= 2  # the cases do diverge
+    assert (a[4]["diverged_round"] == b[4]["diverged_round"]).all()
 
 
 def test_sweep_grid_record_targets_and_gradient_statistics():
@@ -153,7 +139,6 @@ def test_sweep_grid_record_targets_and_gradient_statistics():
 def test_first_order_methods_as_on_the_single_kernel(name, kw):
     """gd and its clipped / normalized variants on quartic-points (the vector variants of
     ``theorybench.methods.first_order_vector``) give the single kernel's numbers on the former problem."""
-    _legacy_kernel()
     prob = tb.make_problem("quartic-points", d=2, n_points=60, clients=3)
     legacy = legacy_problem(prob)
     old = [a for a in VARIANTS[name] if a.kernel == "single"]
@@ -162,7 +147,8 @@ def test_first_order_methods_as_on_the_single_kernel(name, kw):
     a = run_batch(old[0], [legacy] * 2, [old[0].resolve(kw)] * 2, [0, 1], 50)
     new = variant(name, "vector")
     b = run_batch(new, [prob] * 2, [new.resolve(kw)] * 2, [0, 1], 50)
-    assert_same(a, b, stats=("diverged_round", "max_abs_x", "clipped_fraction"))
+    named = lambda r: r[:4] + ({k: r[4][k] for k in r[4].names},)  # noqa: E731
+    assert_same(named(a), named(b), stats=("diverged_round", "max_abs_x", "clipped_fraction"))
 
 
 def test_problem_seed_sweep_keeps_both_axes():
