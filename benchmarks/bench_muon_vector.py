@@ -113,7 +113,7 @@ def main():
         out["kernels"][name] = row
         print(f"{name}: ns/step new (every step recorded) {row['new_dense_ns_per_step']:.0f}, new (first/last) "
               f"{row['new_first_last_ns_per_step']:.0f}, old {row['old_dense_ns_per_step']:.0f}")
-    for claim in args.claims.split(","):
+    for claim in filter(None, args.claims.split(",")):
         evs = {p: run(p, claim)[2] for p in ("new", "old")}  # warm-up (compiles)
         same = (evs["new"].verdict == evs["old"].verdict and evs["new"].measured == evs["old"].measured
                 and json.dumps(evs["new"].numbers, default=str) == json.dumps(evs["old"].numbers, default=str))
