@@ -24,7 +24,8 @@ from problems.muon_counterexample import diag_start
 ALGS = {"muon": dict(beta=0.6), "muon-ns": dict(beta=0.6, ns_steps=4), "signed-momentum": dict(beta=0.6),
         "sign-descent": {}, "subgradient": {}, "ef": {}, "ef-muon": dict(beta=0.9), "muonmax": dict(beta=0.9),
         "momo": dict(beta=0.9)}
-SCHEDS = {"constant": dict(schedule="constant", alpha0=0.0537), "power": dict(schedule="power", alpha0=0.3137, power=0.51),
+SCHEDS = {"constant": dict(schedule="constant", alpha0=0.0537),
+          "power": dict(schedule="power", alpha0=0.3137, power=0.51),
           "random": dict(schedule="random", alpha0=0.2113), "polyak": dict(schedule="polyak", f_lower=0.01)}
 STATS = ["diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "argmin_round", "grad_norm_sum",
          "first_average_below_target"]
