@@ -149,7 +149,11 @@ def _record_rounds(record, rounds):
                                f"got {np.asarray(record).tolist()!r:.200}")
     if r.size and (r.min() < 0 or r.max() > rounds):
         raise TheoryBenchError(f"record rounds must lie in [0, {rounds}]")
-    return np.unique(np.concatenate([[0], r.reshape(-1).astype(np.int64), [rounds]]))
+    full = np.concatenate([[0], r.reshape(-1).astype(np.int64), [rounds]])
+    step = np.diff(full)
+    if (step >= 0).all():  # already sorted (every step recorded, a log schedule): no sort
+        return full[np.concatenate([[True], step > 0])]
+    return np.unique(full)
 
 
 class GridSettings:
