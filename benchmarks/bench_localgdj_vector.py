@@ -1,7 +1,7 @@
 """Clip-LocalGDJ and FedAvg (LJ-1) on the vector template (``theorybench.methods.localgdj_vector``, family
-``quartic-points``) against the former generic kernel (``kernels/localgdj.py`` on the engine family ``POINTS4``,
-runtime dispatch on the family code), one thread (``NUMBA_NUM_THREADS=1`` is set here before Numba loads),
-compile time excluded (each side runs once before it is timed; best of 5, the two sides alternating).
+``quartic-points``) against the former generic kernel (``kernels/localgdj.py`` on the engine family ``POINTS4``;
+its frozen copy ``tests/legacy_localgdj_kernel.py``, without the family dispatch), one thread
+(``NUMBA_NUM_THREADS=1`` is set here before Numba loads), compile time excluded (each side runs once before it is timed; best of 5, the two sides alternating).
 
 Sweeps (every round recorded, the claim's schedule, unless said otherwise; with ``record = [0, R]`` the vector
 kernel evaluates f and grad f only at the two recorded rounds, the former kernel at every round): LJ-1's quick
@@ -9,10 +9,12 @@ grid (d = 1: 3 alphas x 12 (c0, c1) pairs, tau = 10, R = 100, full local gradien
 (alphas of the full size), and the authors' minibatch protocol (b = 8, 10 seeds, d = 1). Cost is
 reported as ns per local step (one client gradient: 100 points x d for a full gradient, 8 for a minibatch) per
 configuration. The trajectories agree bit for bit (checked here too). Run:
-``python benchmarks/bench_localgdj_vector.py`` (needs the former kernel: the engine's POINTS4)."""
+``python benchmarks/bench_localgdj_vector.py``."""
 import os
+import sys
 
 os.environ["NUMBA_NUM_THREADS"] = "1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import time  # noqa: E402
 
@@ -23,24 +25,11 @@ from theorybench.algorithms import VARIANTS  # noqa: E402
 from theorybench.runner import run_batch  # noqa: E402
 
 from paper_checks import clip_localgdj as lj  # noqa: E402
+from legacy_localgdj_kernel import legacy_batch, legacy_params  # noqa: E402
 
 
-def _legacy(prob):
-    from theorybench.families import POINTS4
-    from theorybench.problem import Problem
-    a = prob.arrays
-    M, d = prob.n_clients, prob.dim
-    width = int(a["count"].max())
-    params = np.zeros((M, 2 + width * d))
-    for m in range(M):
-        s, c = int(a["start"][m]), int(a["count"][m])
-        params[m, :2] = a["weight"][m], c
-        params[m, 2:2 + c * d] = a["pts"][s:s + c].ravel()
-    return Problem("quartic-points-legacy", POINTS4, params, d, prob.x0.copy())
-
-
-def _alg(name, kernel):
-    return next(a for a in VARIANTS[name] if a.kernel == kernel)
+def _alg(name):
+    return next(a for a in VARIANTS[name] if a.kernel == "vector")
 
 
 def _best_pair(f, g, reps=5):
@@ -57,23 +46,22 @@ def _best_pair(f, g, reps=5):
 
 def case(label, d, batch, seeds, record=None):
     prob = tb.make_problem("quartic-points", d=d)
-    legacy = _legacy(prob)
+    params = legacy_params(prob)
     c0s, c1s = lj.GRIDS["quick"]
     sets = [dict(alpha=a, local_steps=lj.TAU, c0=c0, c1=c1, batch_size=batch) for a in lj.ALPHAS[d]
             for c0 in c0s for c1 in c1s for _ in seeds]
     sds = [s for _ in range(len(sets) // len(seeds)) for s in seeds]
+    rec_old = np.arange(lj.ROUNDS + 1) if record is None else np.asarray(record)
     rows = []
     for name in ("clip-localgdj", "fedavg-gd"):
-        old, new = _alg(name, "localgdj"), _alg(name, "vector")
-        so = [old.resolve({k: v for k, v in s.items() if k in [p.name for p in old.params]})
-              for s in sets]
-        sn = [new.resolve(dict(s)) for s in so]
+        new = _alg(name)
+        sn = [new.resolve({k: v for k, v in s.items() if k in [p.name for p in new.params]}) for s in sets]
         (t_old, t_new), (a, b) = _best_pair(
-            lambda: run_batch(old, [legacy] * len(so), so, sds, lj.ROUNDS, record=record),
+            lambda: legacy_batch(name, params, sn, sds, lj.ROUNDS, rec_old, [prob.x0] * len(sn)),
             lambda: run_batch(new, [prob] * len(sn), sn, sds, lj.ROUNDS, record=record))
-        same = all(np.array_equal(u, v, equal_nan=True) for u, v in zip(a[:4], b[:4]))
-        steps = len(so) * lj.ROUNDS * prob.n_clients * lj.TAU
-        rows.append((label, name, len(so), 1e9 * t_old / steps, 1e9 * t_new / steps, t_old / t_new, same))
+        same = all(np.array_equal(u, v, equal_nan=True) for u, v in zip(a[:3], b[1:4]))
+        steps = len(sn) * lj.ROUNDS * prob.n_clients * lj.TAU
+        rows.append((label, name, len(sn), 1e9 * t_old / steps, 1e9 * t_new / steps, t_old / t_new, same))
     return rows
 
 

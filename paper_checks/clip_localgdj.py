@@ -2,7 +2,8 @@
 
 Instance: ``problems.quartic_points`` (``f(x) = (1/1000) sum_j ||x - x_j||^4``, points sorted by norm, M = 10
 contiguous shards, ``x0 = 100 * ones(d)``). Algorithms: ``clip-localgdj`` (the authors' ``local_sgd_jump``)
-and ``fedavg-gd`` (FedAvg with the same local steps), kernel ``theorybench.kernels.localgdj``.
+and ``fedavg-gd`` (FedAvg with the same local steps), vector-template methods
+(``theorybench.methods.localgdj_vector``).
 
 What was read in the authors' script [code]: the instance (above), tau = 10, 100 rounds, 10 seeds,
 minibatches of 8 points drawn with replacement, the jump ``g_p = sum_m (x_p - x_{p,tau}^m)/(alpha M tau)``,

@@ -3,7 +3,7 @@
 
 Written from the pseudocode (the paper's and the authors' ``local_sgd_jump``), not from the Numba kernel:
 one Python loop over rounds, one over clients, one over local steps, NumPy arithmetic per step. It is the
-oracle ``tests/test_localgdj.py`` holds ``theorybench.kernels.localgdj`` against.
+oracle ``tests/test_localgdj.py`` holds ``theorybench.methods.localgdj_vector`` against.
 
 Notation: M clients with shards ``P_m`` (rows are points), client loss ``f_m(x) = w sum_{p in P_m} ||x - p||^4``
 (``w = M/n``, so that ``mean_m f_m = (1/n) sum_j ||x - x_j||^4``), tau local steps with stepsize alpha, server

@@ -1,13 +1,12 @@
-"""Clip-LocalGDJ / FedAvg kernel (``theorybench.kernels.localgdj``) against the NumPy reference
-(``tests/reference_localgdj.py``); the quartic-points problem against the authors' construction; POINTS4
-gradients against finite differences; the problem's constants."""
+"""Clip-LocalGDJ / FedAvg (``theorybench.methods.localgdj_vector`` on the vector template) against the NumPy
+reference (``tests/reference_localgdj.py``); the quartic-points problem against the authors' construction; the
+family's client gradients against finite differences; the problem's constants."""
 import numpy as np
 import pytest
 
 import theorybench as tb
-from theorybench import families
 from theorybench.errors import TheoryBenchError
-from theorybench.kernels import localgdj
+from theorybench.methods import localgdj_vector
 from problems import quartic_points as qp
 
 import reference_localgdj as ref
@@ -55,46 +54,42 @@ def test_unequal_shards_keep_f():
     assert prob.value(x) == pytest.approx(ref.authors_value(x, pts), rel=1e-13)
 
 
-def _small_points4(seed=3, d=3):
-    """Three clients with 4, 2 and 3 points (rows padded to the largest shard), random weights."""
+def _small_points(seed=3, d=3):
+    """Three clients with 4, 2 and 3 points and random weights (a ``quartic-points`` instance built directly)."""
     r = np.random.default_rng(seed)
     sizes = [4, 2, 3]
-    params = np.zeros((3, 2 + 4 * d))
-    for i, m in enumerate(sizes):
-        params[i, 0] = r.uniform(0.1, 2.0)
-        params[i, 1] = m
-        params[i, 2:2 + m * d] = r.uniform(-3, 3, m * d)
-        params[i, 2 + m * d:] = 1e6  # padding must be ignored
-    return params, sizes
+    arrays = qp.points_arrays(r.uniform(-3, 3, (sum(sizes), d)), sizes, r.uniform(0.1, 2.0, 3))
+    prob = qp.QuarticPointsProblem("small-points", -1, np.zeros((3, 0)), d, np.zeros(d), arrays=arrays,
+                                   family_name=qp.NAME)
+    return prob, sizes
 
 
-def test_points4_gradient_against_finite_differences():
-    params, _ = _small_points4()
+def test_client_gradient_against_finite_differences():
+    prob, _ = _small_points()
     d = 3
     r = np.random.default_rng(0)
     h = 1e-5
     for _ in range(5):
         x = r.uniform(-4, 4, d)
         for i in range(3):
-            g = np.empty(d)
-            families.client_grad(families.POINTS4, params[i], x, g)
-            fd = np.array([(families.client_value(families.POINTS4, params[i], x + h * e)
-                            - families.client_value(families.POINTS4, params[i], x - h * e)) / (2 * h)
+            g = prob.client_grad(i, x)
+            fd = np.array([(prob.client_value(i, x + h * e) - prob.client_value(i, x - h * e)) / (2 * h)
                            for e in np.eye(d)])
             np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-7 * np.abs(g).max())
 
 
-def test_points4_gradient_formula_and_padding():
-    params, sizes = _small_points4()
-    d = 3
+def test_client_gradient_formula_and_shards():
+    prob, sizes = _small_points()
+    a = prob.arrays
     x = np.array([0.5, -1.0, 2.0])
     for i, m in enumerate(sizes):
-        P = params[i, 2:2 + m * d].reshape(m, d)
-        g = np.empty(d)
-        families.client_grad(families.POINTS4, params[i], x, g)
-        np.testing.assert_allclose(g, ref.client_grad(x, P, params[i, 0]), rtol=1e-14)
-        assert families.client_value(families.POINTS4, params[i], x) == pytest.approx(
-            params[i, 0] * np.sum(np.sum((x - P) ** 2, axis=1) ** 2), rel=1e-14)
+        P = a["pts"][a["start"][i]:a["start"][i] + m]
+        np.testing.assert_allclose(prob.client_grad(i, x), ref.client_grad(x, P, a["weight"][i]), rtol=1e-14)
+        assert prob.client_value(i, x) == pytest.approx(a["weight"][i] * np.sum(np.sum((x - P) ** 2, axis=1) ** 2),
+                                                        rel=1e-14)
+    assert prob.value(x) == pytest.approx(np.mean([prob.client_value(i, x) for i in range(3)]), rel=1e-14)
+    np.testing.assert_allclose(prob.grad(x), np.mean([prob.client_grad(i, x) for i in range(3)], axis=0),
+                               rtol=1e-14)
 
 
 # --------------------------------------------------------------------------- constants
@@ -244,7 +239,7 @@ def test_minibatch_gradient_is_the_authors_mean():
     x = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(ref.minibatch_grad(x, shard, 1.0 / len(shard), idx),
                                ref.authors_gradient(x, shard[idx]), rtol=1e-13)
-    assert ref.MINIBATCH_STREAM == localgdj.MINIBATCH_STREAM
+    assert ref.MINIBATCH_STREAM == localgdj_vector.MINIBATCH_STREAM
 
 
 def test_minibatch_indices_are_uniform():
@@ -289,5 +284,8 @@ def test_bad_inputs_are_named():
         tb.make_problem("quartic-points", d=2, order="value")
     with pytest.raises(TheoryBenchError, match="clients"):
         tb.make_problem("quartic-points", n_points=5, clients=10)
-    with pytest.raises(TheoryBenchError, match="batch_size"):
+    # the methods read the instance's points (the minibatches): other instances are refused by name
+    with pytest.raises(TheoryBenchError, match="cannot run problem 'episode-quartic'"):
         tb.run("episode-quartic", "fedavg-gd", rounds=2, batch_size=8)
+    with pytest.raises(TheoryBenchError, match="pts"):
+        tb.run("quadratic-clients", "clip-localgdj", rounds=2)
