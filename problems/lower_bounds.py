@@ -2,7 +2,7 @@
 
 All three constructions are DERIVED (docs/conventions.md, section "Lower-bound instances (DERIVED)"): the
 paper's exact constructions were not readable; these instances reproduce the mechanism of each regime, and
-their constants are checked with sympy in ``tests/test_lower_bounds.py`` and in the claims' evidence.
+their constants are checked with sympy in ``tests/test_federated_family.py`` and in the claims' evidence.
 
 Notation: eps the stationarity target, (L0, L1) the smoothness constants, M a bound on the gradients,
 Delta = f(x0) - inf f.
