@@ -202,3 +202,19 @@ def test_minibatches_need_the_points():
     """The minibatch gradient reads the instance's points: another vector instance is refused by name."""
     with pytest.raises(TheoryBenchError, match="pts"):
         tb.run("quadratic-clients", "fedavg-gd", rounds=2, batch_size=8)
+
+
+@pytest.mark.parametrize("name", ["clip-localgdj", "fedavg-gd"])
+def test_lj1_quick_grid_bit_identical(name):
+    """Every run of LJ-1's quick study (3 alphas x 12 (c0, c1) pairs, tau = 10, R = 100, d = 1) and its
+    negative control's pair (c1 = 0, c0 = 1/(alpha tau)): the former kernel's numbers exactly."""
+    from paper_checks import clip_localgdj as lj
+    prob = tb.make_problem("quartic-points")
+    c0s, c1s = lj.GRIDS["quick"]
+    pairs = [(c0, c1) for c0 in c0s for c1 in c1s]
+    sets = [dict(alpha=a, local_steps=lj.TAU, c0=c0, c1=c1, batch_size=0) for a in lj.ALPHAS[1]
+            for c0, c1 in pairs + [(1.0 / (a * lj.TAU), 0.0)]]
+    if name == "fedavg-gd":
+        sets = [dict(alpha=a, local_steps=lj.TAU, batch_size=0) for a in lj.ALPHAS[1]]
+    a, b = both(name, prob, sets, [0] * len(sets), lj.ROUNDS)
+    assert_same(a, b)
