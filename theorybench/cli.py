@@ -391,12 +391,13 @@ def _log_long_jobs():
     log.setLevel(logging.INFO)
 
 
-def _run_claims(selectors, full, control, quiet, done=None, reuse=False, keep=True):
+def _run_claims(selectors, full, control, quiet, done=None, reuse=False, keep=True, jobs=1):
     """Run the selected claims; ``done``: a list that receives each result as it finishes (what is kept
     when Ctrl-C stops the run). Each result gets ``compile_seconds``: the part of its time Numba spent
     compiling kernels (the first claim to need a kernel pays for it; later runs load it from the cache),
     and ``stored``: whether it came from the store (:mod:`theorybench.store`). reuse: take a result made
-    by the present code from the store instead of running the claim; keep: store what runs."""
+    by the present code from the store instead of running the claim; keep: store what runs; jobs: processes
+    (:mod:`theorybench.parallel_claims`; the results are listed in the selection's order all the same)."""
     from .claims import select
     from .report import Progress
     from .store import ClaimStore
@@ -404,6 +405,8 @@ def _run_claims(selectors, full, control, quiet, done=None, reuse=False, keep=Tr
     results = [] if done is None else done
     store = ClaimStore.default() if (reuse or keep) else None
     size = "full" if full else "quick"
+    if jobs > 1 and len(claims) > 1:
+        return _run_claims_parallel(claims, size, control, quiet, results, store, reuse, keep, jobs, full)
     with Progress(len(claims), enabled=not quiet, desc="check" if not full else "check --full") as prog:
         for c in claims:
             prog.start(c.id)
@@ -418,6 +421,36 @@ def _run_claims(selectors, full, control, quiet, done=None, reuse=False, keep=Tr
                 if store is not None and keep:
                     store.save(r)
             results.append(r)
+    return results
+
+
+def _run_claims_parallel(claims, size, control, quiet, results, store, reuse, keep, jobs, full):
+    from .parallel_claims import run_parallel
+    from .report import Progress
+    order = {c.id: k for k, c in enumerate(claims)}
+    with Progress(len(claims), enabled=not quiet, desc="check" if not full else "check --full") as prog:
+        todo = []
+        for c in claims:
+            r = store.load(c, size, control) if store is not None and reuse else None
+            if r is None:
+                todo.append(c)
+                continue
+            r.stored, r.compile_seconds = True, 0.0
+            prog.finish(c.id, r.evidence.verdict + " (stored)")
+            results.append(r)
+        prog.bar.label(f"{len(todo)} claims on {min(jobs, len(todo))} processes")
+
+        def done(c, r, compile_seconds):
+            prog.finish(c.id, r.evidence.verdict, compile_seconds=compile_seconds)
+            r.stored, r.compile_seconds = False, compile_seconds
+            if store is not None and keep:
+                store.save(r)
+            results.append(r)
+        try:
+            if todo:
+                run_parallel(todo, size, control, jobs, done)
+        finally:  # what finished, in the selection's order (also when Ctrl-C stops the rest)
+            results.sort(key=lambda r: order[r.claim.id])
     return results
 
 
@@ -445,6 +478,11 @@ def _drop_if_empty(folder):
         pass
 
 
+def _jobs(args):
+    from .parallel_claims import resolve_jobs
+    return resolve_jobs(args.jobs)
+
+
 def cmd_check(args):
     from .claims import select
     from .report import as_json, dumps, provenance, table, write_report
@@ -452,7 +490,7 @@ def cmd_check(args):
     outdir, made = _report_dir(args)
     try:
         _run_claims(args.selectors, args.full, args.control, quiet=False,
-                    done=results)
+                    done=results, jobs=_jobs(args))
     except KeyboardInterrupt:  # keep what finished: a report of those claims (no figures: stop fast)
         done = f"{len(results)} of {total} claims finished"
         if not results:
@@ -517,7 +555,8 @@ def cmd_figures(args):
         print(f"theorybench: quick-size figures go to {out}{os.sep} (the committed figures/ are paper size; "
               "`theorybench figures --full` rewrites them)", file=sys.stderr)
     try:
-        _run_claims(args.selectors, args.full, False, quiet=False, done=results, reuse=not args.rerun)
+        _run_claims(args.selectors, args.full, False, quiet=False, done=results, reuse=not args.rerun,
+                    jobs=_jobs(args))
     except KeyboardInterrupt:
         raise _Stopped(f"{len(results)} claims finished; no figures written") from None
     stored = [r.claim.id for r in results if getattr(r, "stored", False)]
@@ -538,6 +577,12 @@ def _version():
         return metadata.version("theorybench")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def _add_jobs(p):
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="run the claims on N processes (0: one per CPU); the same verdicts and numbers, listed in "
+                        "the same order; a first run compiles N kernels at a time")
 
 
 def build_parser():
@@ -589,6 +634,7 @@ def build_parser():
                         "refused when DIR already holds a report, unless --overwrite")
     p.add_argument("--overwrite", action="store_true", help="let --report DIR replace the report it holds")
     p.add_argument("--no-figures", action="store_true", help="skip drawing the report's figures")
+    _add_jobs(p)
     p.set_defaults(fn=cmd_check)
     p = sub.add_parser("figures", help="draw the selected papers' figures (--full: rewrite the committed figures/)")
     p.add_argument("selectors", nargs="*")
@@ -598,6 +644,7 @@ def build_parser():
     p.add_argument("--rerun", action="store_true",
                    help="run every claim again instead of redrawing from the results stored by check/figures "
                         "(a stored result is used only when made by the same code, size and settings)")
+    _add_jobs(p)
     p.set_defaults(fn=cmd_figures)
     # further subcommands come from the ``theorybench.commands`` entry-point group: each entry is a
     # function ``add(subparsers)`` that adds its parser and sets ``fn`` (see ``theorybench.commands``)

@@ -47,9 +47,11 @@ class Progress:
         self._c0 = self.bar.compile.now()
         self.bar.label(label)
 
-    def finish(self, label, status):
+    def finish(self, label, status, compile_seconds=None):
+        """``compile_seconds``: measured elsewhere (a worker process); else this process's compile time since
+        :meth:`start`."""
         self.done += 1
-        c = self.bar.compile.now() - self._c0
+        c = self.bar.compile.now() - self._c0 if compile_seconds is None else compile_seconds
         self._compile[label] = c
         if c >= 1.0:
             self.bar.write(f"{label}: {status}; its time includes {c:.1f} s compiling kernels "
