@@ -219,7 +219,11 @@ def excess(X, pts, x_star):
 
 
 def points_of(problem):
-    """The points of a built ``quartic-points`` problem (from its settings)."""
+    """The points of a built ``quartic-points`` problem, in shard order (its array ``pts``; for an object
+    without it, from its settings)."""
+    arrays = getattr(problem, "arrays", None)
+    if arrays and "pts" in arrays:
+        return arrays["pts"]
     st = problem.settings
     return points(st["d"], st["n_points"], st["seed"], st["box"], st["order"])
 
