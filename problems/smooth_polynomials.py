@@ -18,7 +18,8 @@ client, or the rows of ``b``), and the noise models of the single kernel: ``unif
 ``gaussian``, ``rademacher`` (+-sigma), ``truncated-gaussian`` (``theorybench.rng.noise``), coordinate j of draw k
 of stream s at counter ``k d + j``, only where ``noise_mask[j] != 0`` (the arrays ``sigma``, ``noise_mask``).
 ``safe_radius``: a radius inside which |f| and ||grad f|| stay below 1e149 (derived per family below, with a
-factor 1/2 of room).
+factor 1/2 of room). The pieces compile with ``error_model="numpy"`` (a zero denominator gives inf or NaN, as
+in the single kernel).
 """
 import dataclasses
 import math
@@ -120,7 +121,7 @@ def _safe(fn):
 
 
 # x^p: f = A sum_j x_j^p, grad_j = A p x_j^(p-1)  (families.MONOMIAL)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_monomial_value(x, A, p):
     v = 0.0
     for j in range(x.shape[0]):
@@ -128,19 +129,19 @@ def sp_monomial_value(x, A, p):
     return A * v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_monomial_grad(x, out, A, p):
     for j in range(x.shape[0]):
         out[j] = A * p * x[j] ** (p - 1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_monomial_client_grad(i, x, out, A, p):
     sp_monomial_grad(x, out, A, p)
 
 
 # |x|^p/p, separable or radial (families.ABSPOW)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_abspow_value(x, p, radial):
     d = x.shape[0]
     if radial != 0.0:
@@ -154,7 +155,7 @@ def sp_abspow_value(x, p, radial):
     return v / p
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_abspow_grad(x, out, p, radial):
     d = x.shape[0]
     if radial != 0.0:
@@ -171,13 +172,13 @@ def sp_abspow_grad(x, out, p, radial):
             out[j] = a if x[j] > 0.0 else (-a if x[j] < 0.0 else 0.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_abspow_client_grad(i, x, out, p, radial):
     sp_abspow_grad(x, out, p, radial)
 
 
 # sum_j exp(a x_j) (families.EXPA)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_exp_value(x, a):
     v = 0.0
     for j in range(x.shape[0]):
@@ -185,19 +186,19 @@ def sp_exp_value(x, a):
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_exp_grad(x, out, a):
     for j in range(x.shape[0]):
         out[j] = a * np.exp(a * x[j])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_exp_client_grad(i, x, out, a):
     sp_exp_grad(x, out, a)
 
 
 # A sum_j (cosh(k x_j) - 1), A = L0/L1^2, k = L1 (families.COSH)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_cosh_value(x, A, k):
     v = 0.0
     for j in range(x.shape[0]):
@@ -205,19 +206,19 @@ def sp_cosh_value(x, A, k):
     return A * v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_cosh_grad(x, out, A, k):
     for j in range(x.shape[0]):
         out[j] = A * k * np.sinh(k * x[j])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_cosh_client_grad(i, x, out, A, k):
     sp_cosh_grad(x, out, A, k)
 
 
 # the extremal function (L0/L1^2)(expm1(u) - u), u = L1|x| (families.EXTREMAL)
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_extremal_1(x, L0, L1):
     u = L1 * abs(x)
     if u < 1e-3:
@@ -227,7 +228,7 @@ def sp_extremal_1(x, L0, L1):
     return L0 / (L1 * L1) * r
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_extremal_value(x, L0, L1):
     v = 0.0
     for j in range(x.shape[0]):
@@ -235,27 +236,27 @@ def sp_extremal_value(x, L0, L1):
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_extremal_grad(x, out, L0, L1):
     for j in range(x.shape[0]):
         v = L0 / L1 * np.expm1(L1 * abs(x[j]))
         out[j] = v if x[j] >= 0.0 else -v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_extremal_client_grad(i, x, out, L0, L1):
     sp_extremal_grad(x, out, L0, L1)
 
 
 # Huber on x_1 (eps = h_eps, L0 = h_L0), flat elsewhere (families.HUBER1)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_huber_value(x, h_eps, h_L0):
     if abs(x[0]) >= 2.0 * h_eps / h_L0:
         return 2.0 * h_eps * abs(x[0]) - 2.0 * h_eps * h_eps / h_L0
     return 0.5 * h_L0 * x[0] * x[0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_huber_grad(x, out, h_eps, h_L0):
     for j in range(x.shape[0]):
         out[j] = 0.0
@@ -265,13 +266,13 @@ def sp_huber_grad(x, out, h_eps, h_L0):
         out[0] = h_L0 * x[0]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_huber_client_grad(i, x, out, h_eps, h_L0):
     sp_huber_grad(x, out, h_eps, h_L0)
 
 
 # f_i = (1/4) sum_j (x_j - b_ij)^4, f = mean_i f_i (families.QUARTIC, global_value_grad's order)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sp_quartic_value(x, b):
     n = b.shape[0]
     val = 0.0
@@ -284,7 +285,7 @@ def sp_quartic_value(x, b):
     return val / n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_quartic_grad(x, out, b):
     n = b.shape[0]
     for j in range(x.shape[0]):
@@ -297,7 +298,7 @@ def sp_quartic_grad(x, out, b):
         out[j] /= n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def sp_quartic_client_grad(i, x, out, b):
     for j in range(x.shape[0]):
         t = x[j] - b[i, j]
@@ -353,7 +354,7 @@ QUARTIC_FAMILY = _family(
     "(1/4) sum_j (x_j - b_ij)^4, mean over the clients i")
 
 
-def _vector(name, family, arrays, d, x0, constants, noise="none", sigma=0.0, noise_coords=None, n=1):
+def _vector(name, family, arrays, d, x0, constants=None, noise="none", sigma=0.0, noise_coords=None, n=1):
     """A vector-template instance with the noise arrays ``sigma`` and ``noise_mask`` (module docstring)."""
     mask = np.ones(d) if noise_coords is None else np.zeros(d)
     if noise_coords is not None:
@@ -362,7 +363,7 @@ def _vector(name, family, arrays, d, x0, constants, noise="none", sigma=0.0, noi
     if noise not in ("none",) + tuple(NOISE_PIECES):
         from theorybench.errors import TheoryBenchError
         raise TheoryBenchError(f"noise must be one of none, {', '.join(NOISE_PIECES)}, got {noise!r}")
-    return VectorProblem(name, -1, np.zeros((n, 0)), d, x0, noise=noise, sigma=float(sigma), constants=constants,
+    return VectorProblem(name, -1, np.zeros((n, 0)), d, x0, noise=noise, sigma=float(sigma), constants=constants or {},
                          arrays=arrays, family_name=family.name)
 
 
@@ -416,7 +417,7 @@ def abs_power(p, d, radial, x0, L1):
 ], reference="Gorbunov et al. arXiv 2409.14989")
 def exp_problem(a, d, x0):
     """``f(x) = sum_j exp(a x_j)``: (0, |a|)-smooth (f'' = |a| f'); inf f = 0, not attained."""
-    return Problem("exp", EXPA, np.array([[float(a)]]), d, _start(x0, d), constants={
+    return _vector("exp", EXP_FAMILY, {"a": float(a)}, d, _start(x0, d), constants={
         "L0": Constant(0.0, "closed form: f'' = |a| |f'|"), "L1": Constant(abs(a), "closed form"),
         "f_star": Constant(0.0, "closed form (infimum, not attained)")})
 
@@ -428,7 +429,7 @@ def exp_problem(a, d, x0):
 def cosh_problem(L0, L1, d, x0):
     """``f(x) = (L0/L1^2) sum_j (cosh(L1 x_j) - 1)``: (L0, L1)-smooth (f'' = L0 cosh <= L0 + L1|f'|); f* = 0.
     The default (1, 1) is ``cosh(x) - 1`` of LS-3."""
-    return Problem("cosh", COSH, np.array([[L0 / L1 ** 2, L1]]), d, _start(x0, d), constants={
+    return _vector("cosh", COSH_FAMILY, {"A": float(L0 / L1 ** 2), "k": float(L1)}, d, _start(x0, d), constants={
         "L0": Constant(L0, "sympy: sup (L0 cosh(L1 x) - L1 (L0/L1)|sinh(L1 x)|) = L0"),
         "L1": Constant(L1, "closed form"), "f_star": Constant(0.0, "closed form")})
 
@@ -460,8 +461,8 @@ def huber(eps, L0, Delta, sigma, noise):
     Decorrelated AdaGrad-Norm with ``gamma = sqrt(sigma^2 + 4 eps^2)`` needs about
     ``Delta^2 (sigma^2 + 4 eps^2)/(64 eta^2 eps^4)`` steps (``steps_to_eps_formula``)."""
     x0 = Delta / (2.0 * eps) + eps / L0
-    return Problem("huber", HUBER1, np.array([[eps, L0]]), 2, [x0, 0.0], noise=noise, sigma=sigma,
-                   noise_coords=(1,), constants={
+    return _vector("huber", HUBER_FAMILY, {"h_eps": float(eps), "h_L0": float(L0)}, 2, [x0, 0.0], noise=noise,
+                   sigma=sigma, noise_coords=(1,), constants={
                        "f_star": Constant(0.0, "closed form"), "L0": Constant(L0, "closed form: f'' <= L0"),
                        "Delta": Constant(Delta, "closed form"),
                        "stationary_within": Constant(eps / L0, "closed form: |f'| <= eps iff |x_1| <= eps/L0")})
@@ -486,3 +487,13 @@ def quartic_clients(n, d, data_seed, x0):
     b = np.random.default_rng(data_seed).standard_normal((n, d))
     return Problem("quartic-clients", QUARTIC, b, d, _start(x0, d), constants={
         "L0_times_L1_sq": Constant(4.0, "sympy: tight L0 of t^4/4 is 4/L1^2 for every L1")})
+
+
+def quartic_clients_vector(n=10, d=100, data_seed=0, x0=0.0):
+    """``quartic-clients`` as a vector-template instance (family ``sp-quartic-clients``; the same b_ij, start and
+    constants). The registered problem stays on the single kernel while normalized EF21, which runs on it, has
+    no vector variant: its step gamma0/sqrt(T + 1) needs the run's horizon T, which the vector template does not
+    hand to a method's pieces. ef21, generalized-signsgd and adam run on this instance (tests/test_single_vector.py)."""
+    legacy = quartic_clients(int(n), int(d), int(data_seed), float(x0))
+    return _vector("quartic-clients", QUARTIC_FAMILY, {"b": legacy.params}, int(d), legacy.x0.copy(),
+                   legacy.constants, n=int(n))

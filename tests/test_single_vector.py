@@ -21,7 +21,7 @@ from theorybench.runner import run_batch
 import reference_federated as reff
 import reference_single as ref
 import tolerances as tol
-from problems.smooth_polynomials import with_noise
+from problems.smooth_polynomials import quartic_clients_vector, with_noise
 
 
 def legacy(prob):
@@ -31,6 +31,10 @@ def legacy(prob):
         "extremal": lambda: (F.EXTREMAL, [[a["L0"], a["L1"]]]),
         "monomial": lambda: (F.MONOMIAL, [[a["A"], a["p"]]]),
         "abs-power": lambda: (F.ABSPOW, [[a["p"], a["radial"]]]),
+        "exp": lambda: (F.EXPA, [[a["a"]]]),
+        "cosh": lambda: (F.COSH, [[a["A"], a["k"]]]),
+        "huber": lambda: (F.HUBER1, [[a["h_eps"], a["h_L0"]]]),
+        "quartic-clients": lambda: (F.QUARTIC, a["b"]),
     }[name]()
     coords = tuple(int(j) for j in np.flatnonzero(a["noise_mask"])) if not a["noise_mask"].all() else None
     return Problem(name, code, np.array(params, dtype=float), prob.dim, prob.x0.copy(), noise=prob.noise,
@@ -59,7 +63,6 @@ METHODS = [
     ("ef21", dict(eta=0.05, k=2, compressor="topk")),
     ("ef21", dict(eta=0.05, k=2, compressor="randk")),
 ] + [(m, dict(s)) for m in ("gd", "clipped-gd", "signsgd", "adam", "adagrad-norm", "ef21") for s in SCHED]
-IDS = [f"{m}-{k}" for k, (m, _) in enumerate(METHODS)]
 
 # instances (problem, settings, start, noise, start of the NumPy reference test): exact and noisy; starts where
 # the steps differ across coordinates (some runs diverge: the divergence is compared too); the reference test
@@ -71,14 +74,38 @@ INSTANCES = {
                  ("monomial", dict(p=6, d=2), [1.5, -1e-3], ("gaussian", 0.2), [0.6, -1e-3])],
     "abs-power": [("abs-power", dict(p=3.0, d=3, radial=1), [0.9, -1.7, 0.4], None, [0.9, -1.7, 0.4]),
                   ("abs-power", dict(p=3.5, d=3, radial=0), [0.9, -1.7, 0.0], ("gaussian", 0.1), [0.9, -1.7, 0.4])],
+    "exp": [("exp", dict(a=1.0, d=3), [0.9, -1.7, 0.4], None, [0.9, -1.7, 0.4]),
+            ("exp", dict(a=-1.3, d=2), [2.5, -3.0], ("truncated-gaussian", 0.2), [0.5, -0.3])],
+    "cosh": [("cosh", dict(L0=1.0, L1=1.0, d=3), [0.9, -1.7, 0.4], None, [0.5, -0.4, 0.2]),
+             ("cosh", dict(L0=2.0, L1=0.5, d=2), [4.0, -1e-3], ("rademacher", 0.3), [0.7, -1e-3])],
+    "huber": [("huber", dict(eps=0.05, L0=1.0, Delta=1.0, sigma=1.0), None, "keep", None),
+              ("huber", dict(eps=0.2, L0=2.0, Delta=0.5, sigma=0.5, noise="uniform"), None, "keep", None),
+              ("huber", dict(eps=0.05, L0=1.0, Delta=1.0, sigma=0.0), None, "keep", None)],
+    # not yet the registered problem (normalized EF21 needs the horizon T): quartic_clients_vector
+    "quartic-clients": [("quartic-clients", dict(n=3, d=6, data_seed=1, x0=0.3), None, "keep", None),
+                        ("quartic-clients", dict(n=3, d=8, data_seed=2), [3.0] * 8, ("gaussian", 1.0),
+                         [0.3] * 8)],
 }
 CASES = [(p, k) for p in INSTANCES for k in range(len(INSTANCES[p]))]
+# every method on the noisy instances (a kernel per method, family and noise model: compiling dominates the
+# cost); on the exact ones (the noise-free kernels) a method of each kind
+EXACT_METHODS = ("gd", "polyak", "adam", "decorrelated-adagrad-norm", "ef21")
+# the gd family of methods.first_order_vector draws one noise vector per step on f (the instance's stochastic
+# gradient, stream 0), the single kernel one per client: on a noisy instance with several clients (quartic-clients
+# with noise, where no claim runs them) they are different methods
+GD_FAMILY = ("gd", "l0l1-gd", "clipped-gd", "normalized-gd")
+BIT_CASES = [(p, k, m, h) for p, k in CASES for m, h in METHODS
+             if (INSTANCES[p][k][3] is not None or (m in EXACT_METHODS and "schedule" not in h))
+             and not (p == "quartic-clients" and INSTANCES[p][k][3] not in (None, "keep") and m in GD_FAMILY)]
+BIT_IDS = [f"{p}-{k}-{m}-{METHODS.index((m, h))}" for p, k, m, h in BIT_CASES]
 
 
 def _instance(name, k, for_reference=False):
     pname, settings, x0, noise, ref_x0 = INSTANCES[name][k]
     x0 = ref_x0 if for_reference else x0
-    prob = tb.make_problem(pname, **settings)
+    prob = quartic_clients_vector(**settings) if pname == "quartic-clients" else tb.make_problem(pname, **settings)
+    if noise == "keep":  # the instance's own noise model (huber: noise on the flat x_2 only)
+        return prob
     prob = with_noise(prob, *noise, x0=x0) if noise else with_noise(prob, "none", 0.0, x0=x0)
     assert isinstance(prob, VectorProblem)
     return prob
@@ -109,11 +136,20 @@ def _assert_same(new, old, names=("diverged_round", "first_below_target", "max_a
         np.testing.assert_array_equal(s1[k], s0[k], err_msg=k)
 
 
-@pytest.mark.parametrize("algo,h", METHODS, ids=IDS)
-@pytest.mark.parametrize("case", CASES, ids=[f"{p}-{k}" for p, k in CASES])
-def test_vector_matches_single_kernel_bit_for_bit(case, algo, h):
-    prob = _instance(*case)
-    new, old = _both(prob, algo, h, 60)
+@pytest.mark.parametrize("name,k,algo,h", BIT_CASES, ids=BIT_IDS)
+def test_vector_matches_single_kernel_bit_for_bit(name, k, algo, h):
+    prob = _instance(name, k)
+    try:
+        new, old = _both(prob, algo, h, 60)
+    except SystemError as e:
+        # the single kernel raises ZeroDivisionError in clipped GD's threshold gamma/eta when a Polyak step
+        # is 0 (f(x_t) = f_lower): its pieces compile with Numba's Python error model. The vector pieces use
+        # IEEE division (gamma/0 = inf: no clipping, a step of 0), so only the new path has an answer here.
+        assert algo == "clipped-gd" and h.get("schedule") == "polyak" and "ZeroDivision" in repr(e.__cause__)
+        alg = _variant(algo, "vector")
+        res = run_batch(alg, [prob], [alg.resolve(h)], [3], 60, record=np.arange(61))
+        assert np.isfinite(res[1]).all()
+        return
     _assert_same(new, old)
     if algo == "clipped-gd":
         np.testing.assert_array_equal(new[4]["clipped_fraction"], old[4]["clipped_fraction"])
@@ -126,7 +162,10 @@ def test_gradient_norm_statistics_and_targets_match(case):
     prob = _instance(*case)
     names = ("diverged_round", "first_below_target", "max_abs_x", "min_grad_norm", "argmin_round", "grad_norm_sum",
              "first_average_below_target")
+    noisy_clients = case[0] == "quartic-clients" and INSTANCES[case[0]][case[1]][3] not in (None, "keep")
     for algo, h in (("decorrelated-adagrad-norm", dict(eta=0.5, gamma=0.3)), ("gd", dict(eta=0.05))):
+        if noisy_clients and algo in GD_FAMILY:  # see GD_FAMILY
+            continue
         for tg in (0.5, -0.5):
             new, old = _both(prob, algo, h, 200, stats=list(names[3:]), targets=[tg, tg])
             _assert_same(new, old, names)
@@ -149,22 +188,37 @@ def test_divergence_round_matches():
 
 # ------------------------------------------------------------------ the NumPy references on the new path
 
-REF_METHODS = [(m, h) for m, h in METHODS if m != "ef21" and h.get("eps", 1.0) != 0.0]
+REF_METHODS = [(m, h) for m, h in METHODS if h.get("eps", 1.0) != 0.0]
+# quartic-clients is not switched (its references run in tests/test_single.py on the single kernel, which the
+# vector path equals bit for bit); AdGD on huber: on the linear part of the Huber function g is constant, so its
+# step ||x_t - x_{t-1}||/(2 ||g_t - g_{t-1}||) is a ratio of rounding errors (the measured tolerance is 1e13)
+REF_CASES = [(p, k, m, h) for p, k in CASES for m, h in REF_METHODS
+             if p != "quartic-clients" and not (p == "huber" and m == "adgd")]
 
 
-@pytest.mark.parametrize("algo,h", REF_METHODS, ids=[f"{m}-{k}" for k, (m, _) in enumerate(REF_METHODS)])
-@pytest.mark.parametrize("case", CASES, ids=[f"{p}-{k}" for p, k in CASES])
-def test_vector_path_matches_numpy_reference(case, algo, h):
+@pytest.mark.parametrize("name,k,algo,h", REF_CASES,
+                         ids=[f"{p}-{k}-{m}-{METHODS.index((m, h))}" for p, k, m, h in REF_CASES])
+def test_vector_path_matches_numpy_reference(name, k, algo, h):
     """tests/reference_single.py against the vector path; the tolerance is the reference's measured
     sensitivity to rounding (tests/tolerances.py, as in tests/test_single.py)."""
     T = 40
-    prob = _instance(*case, for_reference=True)
+    prob = _instance(name, k, for_reference=True)
     res = tb.run(prob, algo, steps=T, seed=3, **h)
-    noise_fn = None if prob.noise == "none" else reff.make_noise_fn(prob.noise, prob.sigma, 3)
+    draw = None if prob.noise == "none" else reff.make_noise_fn(prob.noise, prob.sigma, 3)
+    mask = prob.arrays["noise_mask"]
+    noise_fn = None if draw is None else (lambda i, k, d: draw(i, k, d) * mask)  # huber: x_2 only
 
     def run(grads, value):
         return ref.reference_run(algo, grads, value, prob.x0, T, noise_fn=noise_fn, seed=3, **h)
-    oracle = [[lambda x: prob.grad(x)], prob.value]
+    grads = [(lambda i: (lambda x: prob.client_grad(i, x)))(i) for i in range(prob.n_clients)]
+    oracle = [grads, prob.value]
     xs = run(*oracle)
-    atol = tol.reference_atol(run, tol.local_rel(prob.dim), oracles=oracle)
-    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates")
+    n = prob.n_clients
+    atol = tol.reference_atol(run, tol.local_rel(prob.dim, extra=n if n > 1 else 0), oracles=oracle)
+    # sign, clipped and normalized steps do not shrink with the gradient: near the minimiser they oscillate at
+    # the step's scale, where last-bit differences are amplified (tests/tolerances.py); the comparison covers
+    # the steps before the tolerance reaches HORIZON_REL of the scale: at least half the run for those, three
+    # quarters for the others (adaptive steps amplify too, less)
+    shrinking = algo not in ("signsgd", "signsgd-momentum", "generalized-signsgd", "clipped-gd", "normalized-gd")
+    tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates",
+                                min_horizon=3 * T // 4 if shrinking else T // 2)

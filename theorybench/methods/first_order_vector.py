@@ -14,40 +14,50 @@ the instance has no noise) and ``||.||`` the overflow-safe norm ``kernels.common
 clipped-gd reports ``clipped_fraction`` (the fraction of steps that clipped). gd, l0l1-gd and clipped-gd take
 the step schedules of the single kernel (``SCHEDULE``: constant, power ``eta/(t+1)^power``, random ``eta u_t`` with
 ``u_t = 1 - uniform01(seed, 2^21, t)``, polyak ``(f(x_t) - f_lower)/||g||^2``; capped at ``alpha_max``;
-``kernels.muon.schedule_step``): ``eta`` above is that ``eta_t``."""
+``kernels.muon.schedule_step``): ``eta`` above is that ``eta_t``. The steps compile with
+``error_model="numpy"``: a division by zero (a Polyak step of 0 in gamma/eta) gives inf or NaN, as in the
+single kernel, not an exception."""
 import numpy as np
 from numba import njit
 
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorMethod
 from theorybench.kernels.common import norm
-from theorybench.kernels.muon import schedule_step
 from theorybench.methods.single import CONVENTION, ETA, GAMMA_CLIP, L0, L1, R_HAT, SCHEDULE
 from theorybench.oracle import stochastic_gradient, value
+from theorybench.rng import uniform01
 
 FO_SCHEDULE_STREAM = 1 << 21  # the random schedule's stream (as in the single kernel)
 FO_CONSTANT = 0               # the schedule choices' indices: constant, power, polyak, random
-FO_POLYAK = 2
+FO_POWER = 1
+FO_RANDOM = 3
 
 
 @njit(cache=True, inline="always")
 def fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, normalized):
-    """The schedule's step ``eta_t`` (module docstring; ``normalized``: Polyak over ||g||_1, SignSGD's); the
-    Polyak gap uses the noise-free f."""
+    """The schedule's step ``eta_t`` (module docstring; ``normalized``: Polyak over ||g||_1, SignSGD's): the
+    arithmetic of ``kernels.muon.schedule_step``; the Polyak gap uses the noise-free f. Inlined into the steps,
+    which compile with ``error_model="numpy"`` (a zero denominator gives inf, as in the single kernel)."""
     if schedule == FO_CONSTANT:
         return eta
-    gap, dual = 0.0, 0.0
-    if schedule == FO_POLYAK:
-        gap = value(prob, x) - f_lower
-        if normalized:
-            for j in range(g.shape[0]):
-                dual += abs(g[j])
-        else:
-            dual = norm(g)
-    return schedule_step(schedule, eta, power, alpha_max, t, seed, FO_SCHEDULE_STREAM, gap, dual, normalized)
+    if schedule == FO_POWER:
+        return eta / (t + 1.0) ** power
+    if schedule == FO_RANDOM:
+        return eta * (1.0 - uniform01(seed, FO_SCHEDULE_STREAM, t))
+    gap = value(prob, x) - f_lower
+    dual = 0.0
+    if normalized:
+        for j in range(g.shape[0]):
+            dual += abs(g[j])
+    else:
+        dual = norm(g)
+    if dual <= 0.0:
+        return 0.0
+    a = max(gap, 0.0) / dual if normalized else max(gap, 0.0) / (dual * dual)
+    return min(a, alpha_max)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def fo_gd_step(x, t, seed, prob, g, eta, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -55,7 +65,7 @@ def fo_gd_step(x, t, seed, prob, g, eta, schedule, power, f_lower, alpha_max):
         x[j] -= e * g[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -64,7 +74,7 @@ def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1, schedule, power, f_lower, alp
         x[j] -= s * g[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def fo_clipped_step(x, t, seed, prob, g, count, eta, gamma, convention, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     eta = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -88,7 +98,7 @@ def fo_clipped_fraction(count):
     return count[0] / count[1] if count[1] > 0.0 else 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy")
 def fo_normalized_step(x, t, seed, prob, g, R_hat):
     stochastic_gradient(prob, x, g, seed, 0, t)
     gn = norm(g)
