@@ -18,10 +18,12 @@ Implementations:
 
 (0) theorybench: ``theorybench.sweep`` per method (the vector template's composed kernel for
     ``theorybench.methods.scaffold_vector`` on the family of ``problems/amplified_scaffold.py``), metric from
-    the logged trace; timed after one warm-up call, median of 3. While the engine's former generic kernel
-    (``theorybench.kernels.scaffold`` on the family code ``ASYNTH``) still exists, the same sweeps are also
-    timed on it, interleaved with the new ones (same process, same load), and both are reported with the
-    check that their metrics are bit-identical.
+    the logged trace; timed after one warm-up call, median of 3. The same sweeps are also run on the frozen
+    copy of the engine's former generic kernel (``tests/legacy_scaffold_kernel.py``: ``kernels/scaffold.py``
+    on the family code ``ASYNTH``, which the engine no longer has), interleaved with the new ones (same
+    process, same load), with the check that their metrics are bit-identical. The frozen copy runs the
+    configurations one after another on one thread (the former kernel ran them under ``prange``), so the
+    time ratio compares like with like only at one numba thread (``NUMBA_NUM_THREADS=1``).
 (a) a plain NumPy loop written like the authors' own synthetic script: one Python loop over rounds, one
     over the sampled clients, one over local steps; ``stochastic_grad`` builds a NumPy array per call
     with ``np.random.normal`` noise; ``np.random.choice`` samples the client; the objective is logged
@@ -162,21 +164,23 @@ def theorybench_sweep(tb, method, seeds, problem="amplified-scaffold-synthetic")
     return tail[..., min(int(round(0.9 * n)), n - 1)].reshape(-1, seeds)  # (configs, seeds)
 
 
-def former_kernel_problem():
-    """The instance on the engine's former generic kernel (family code ``ASYNTH``), or None once it is gone."""
-    from theorybench import families
-    from theorybench.algorithms import VARIANTS
-    from theorybench.problem import Problem
-    if getattr(families, "ASYNTH", None) is None or not any(
-            a.kernel == "scaffold" for a in VARIANTS.get("amplified-scaffold", [])):
-        return None
+def former_sweep(method, seeds):
+    """The metrics of :func:`theorybench_sweep` (same configurations, seeds and order) from the frozen copy of
+    the former kernel (``tests/legacy_scaffold_kernel.py``), on one thread."""
     import sys
-    sys.path.insert(0, str(HERE.parent))
-    from problems.amplified_scaffold import asynth_rows
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from legacy_scaffold_kernel import legacy_batch
     s = INSTANCE
-    rows = asynth_rows(s["M"], s["H"], s["lamb"], s["zeta"], s["c"], s["mu"], s["L"])
-    return Problem("amplified-scaffold-synthetic", families.ASYNTH, rows, 4, np.zeros(4), noise="gaussian",
-                   sigma=s["sigma"], noise_coords=(2,))
+    pset = {"N": s["M"], "H": s["H"], "lambda": s["lamb"], "zeta": s["zeta"], "sigma": s["sigma"], "c": s["c"],
+            "mu": s["mu"], "L": s["L"]}
+    cfgs = configs_of(method)
+    rec = np.arange(LOG_EVERY, R + 1, LOG_EVERY)
+    rounds, _, loss, _, _ = legacy_batch(method, pset, [c for c in cfgs for _ in range(seeds)],
+                                         [k for _ in cfgs for k in range(seeds)], R, rec)
+    L = loss[:, np.isin(rounds, rec)]
+    n = max(1, int(round(0.1 * L.shape[-1])))
+    tail = np.sort(np.where(np.isfinite(L[..., -n:]), L[..., -n:], np.inf), axis=-1)
+    return tail[..., min(int(round(0.9 * n)), n - 1)].reshape(-1, seeds)  # (configs, seeds)
 
 
 def main(argv=None):
@@ -198,30 +202,26 @@ def main(argv=None):
           flush=True)
 
     print("[0] theorybench: warm-up ...", flush=True)
-    former = former_kernel_problem()
     t = time.perf_counter()
     for m in METHODS:
         theorybench_sweep(tb, m, seeds)
     warm = time.perf_counter() - t
-    if former is not None:
-        for m in METHODS:
-            theorybench_sweep(tb, m, seeds, former)
+    for m in METHODS:
+        former_sweep(m, 1)  # compiles the frozen copy
     tb_per, tb_metric, old_per, same = {}, {}, {}, True
     for m in METHODS:
         med, ts, out = timed(lambda: theorybench_sweep(tb, m, seeds), 3)
         tb_per[m], tb_metric[m] = med, out
-        if former is not None:
-            med_old, _, out_old = timed(lambda: theorybench_sweep(tb, m, seeds, former), 3)
-            old_per[m] = med_old
-            same &= bool(np.array_equal(out, out_old))
+        med_old, _, out_old = timed(lambda: former_sweep(m, seeds), 3)
+        old_per[m] = med_old
+        same &= bool(np.array_equal(out, out_old))
     tb_total = sum(tb_per.values())
     print(f"    warm-up {warm:.2f} s; timed {tb_total:.3f} s (median of 3 per method)", flush=True)
-    old_total = sum(old_per.values()) if old_per else None
-    if old_per:
-        print(f"    former generic kernel (ASYNTH): {old_total:.3f} s; new / former = {tb_total / old_total:.2f}; "
-              f"metrics bit-identical: {same}", flush=True)
-        for m in METHODS:
-            print(f"      {m:<20} new {tb_per[m]:.3f} s   former {old_per[m]:.3f} s", flush=True)
+    old_total = sum(old_per.values())
+    print(f"    frozen former kernel (ASYNTH, 1 thread): {old_total:.3f} s; new ({threads} threads) / former = "
+          f"{tb_total / old_total:.2f}; metrics bit-identical: {same}", flush=True)
+    for m in METHODS:
+        print(f"      {m:<20} new {tb_per[m]:.3f} s   former {old_per[m]:.3f} s", flush=True)
     selected = {}
     for m in METHODS:
         score = tb_metric[m].mean(axis=1)
@@ -270,9 +270,11 @@ def main(argv=None):
                  "configurations": n_cfg, "seeds": seeds, "trajectories": n_traj},
         "theorybench": {"per_method_s": tb_per, "total_s": tb_total, "warmup_s": warm, "threads": threads,
                         "measured": "median of 3", "selected": selected},
-        "theorybench_former_kernel": None if not old_per else {
+        "theorybench_former_kernel": {
             "per_method_s": old_per, "total_s": old_total, "new_over_former": tb_total / old_total,
-            "metrics_bit_identical": same, "measured": "median of 3, interleaved with the new kernel's"},
+            "metrics_bit_identical": same, "threads": 1,
+            "source": "tests/legacy_scaffold_kernel.py (frozen copy of kernels/scaffold.py on ASYNTH)",
+            "measured": "median of 3, interleaved with the new kernel's"},
         "authors_style_loop": {"per_method_s_extrapolated": loop_per, "total_s_extrapolated": loop_total,
                                "threads": 1, "subset": loop_subset,
                                "extrapolation": "seconds per timed trajectory x configurations x seeds"},
