@@ -2,9 +2,9 @@
 ``quartic-points`` of ``problems.quartic_points``) against the former generic kernel (``kernels/localgdj.py`` on
 the engine family ``POINTS4``; its frozen copy ``tests/legacy_localgdj_kernel.py`` since the engine dropped it):
 the same trajectories bit for bit, the same losses, gradient norms, divergence rounds, ``clipped_fraction`` and
-running statistics; the first-order methods (gd, l0l1-gd, clipped-gd, normalized-gd) on the instance against
-the single-machine kernel on the former ``POINTS4`` problem (while the engine has ``POINTS4``); the family
-pieces against the NumPy formulas. ``tests/test_localgdj.py`` holds the methods against the plain NumPy
+running statistics (the first-order methods gd, l0l1-gd, clipped-gd, normalized-gd on this instance gave the
+single-machine kernel's numbers on the former ``POINTS4`` problem bit for bit at commit d123b64, before the
+engine dropped that family); the family pieces against the NumPy formulas. ``tests/test_localgdj.py`` holds the methods against the plain NumPy
 reference ``tests/reference_localgdj.py`` (written from the pseudocode) bit for bit.
 
 Tolerance 0 everywhere below: the vector pieces perform the former kernel's floating-point operations in the
@@ -23,17 +23,6 @@ from problems import quartic_points as qp
 
 import reference_localgdj as ref
 from legacy_localgdj_kernel import legacy_batch, legacy_params
-
-
-def legacy_problem(prob):
-    """The former ``quartic-points`` as an engine ``Problem`` (family POINTS4, rows of ``legacy_params``), for
-    the kernels that still take it; skip when the engine has dropped POINTS4."""
-    try:
-        from theorybench.families import POINTS4
-    except ImportError:
-        pytest.skip("the engine's POINTS4 family is removed: no engine kernel to compare with")
-    from theorybench.problem import Problem
-    return Problem("quartic-points-legacy", POINTS4, legacy_params(prob), prob.dim, prob.x0.copy())
 
 
 def variant(name, kernel):
@@ -127,28 +116,6 @@ def test_sweep_grid_record_targets_and_gradient_statistics():
     x0s = [np.full(2, v) for v in np.linspace(-50, 50, len(sets))]
     a, b = both("clip-localgdj", prob, sets, seeds, 20, x0s=x0s)
     assert_same(a, b)
-
-
-@pytest.mark.parametrize("name,kw", [
-    ("gd", dict(eta=1e-7)),
-    ("gd", dict(eta=5e-5)),                        # diverges
-    ("l0l1-gd", dict(eta=1.0, L0=1e3, L1=1e-2)),
-    ("clipped-gd", dict(eta=1e-7, gamma=1e-3)),
-    ("normalized-gd", dict(R_hat=10.0)),
-])
-def test_first_order_methods_as_on_the_single_kernel(name, kw):
-    """gd and its clipped / normalized variants on quartic-points (the vector variants of
-    ``theorybench.methods.first_order_vector``) give the single kernel's numbers on the former problem."""
-    prob = tb.make_problem("quartic-points", d=2, n_points=60, clients=3)
-    legacy = legacy_problem(prob)
-    old = [a for a in VARIANTS[name] if a.kernel == "single"]
-    if not old:
-        pytest.skip(f"{name} has no single-kernel variant any more")
-    a = run_batch(old[0], [legacy] * 2, [old[0].resolve(kw)] * 2, [0, 1], 50)
-    new = variant(name, "vector")
-    b = run_batch(new, [prob] * 2, [new.resolve(kw)] * 2, [0, 1], 50)
-    named = lambda r: r[:4] + ({k: r[4][k] for k in r[4].names},)  # noqa: E731
-    assert_same(named(a), named(b), stats=("diverged_round", "max_abs_x", "clipped_fraction"))
 
 
 def test_problem_seed_sweep_keeps_both_axes():

@@ -16,13 +16,6 @@ Families (row ``c = params[i]``; every family is a sum over coordinates unless s
     Lower-bound regime B.
 ``HUBER`` (3): ``sum_j h(x_j)`` with ``h(x) = 2 eps |x| - 2 eps^2/L0`` for ``|x| >= 2 eps/L0`` and
     ``(L0/2) x^2`` inside (``eps = c[0]``, ``L0 = c[1]``). Lower-bound regime C.
-``ASYNTH`` (4): the Amplified SCAFFOLD synthetic objective in d = 4,
-    ``mu/2 (x1-c)^2 + H/2 (x2-b2)^2 + H/8 (x3^2 + max(0,x3)^2) + a_i/4 x4^2 + s_i zeta x4`` with
-    ``c = [mu, cc, H, b2, a_i, s_i, zeta, extra]``. The global *value* adds ``extra * x4^2`` so that the
-    logged objective is the authors' ``(L + lambda)/4 x4^2`` form (``extra = (L + lambda)/8``); gradients are
-    those of the mean of the f_i.
-``POINTS4`` (5): ``c[0] * sum_{k < c[1]} ||x - p_k||^4`` with the points ``p_k = c[2 + k d : 2 + (k+1) d]``
-    (rows padded to the largest shard). The quartic federated instance of arXiv 2412.02781.
 ``MONOMIAL`` (6): ``c[0] * sum_j x_j^p`` with ``p = c[1]`` (an integer; even for a function bounded below).
 ``ABSPOW`` (7): ``|x|^p/p`` with ``p = c[0]``: separable ``sum_j |x_j|^p/p`` when ``c[1] == 0``, radial
     ``||x||^p/p`` when ``c[1] == 1`` (gradient ``||x||^(p-2) x``).
@@ -34,6 +27,8 @@ Families (row ``c = params[i]``; every family is a sum over coordinates unless s
     error-feedback clients of Khirirat et al. (arXiv 2410.16871).
 ``HUBER1`` (11): the Huber function of ``HUBER`` on the first coordinate only (``eps = c[0]``, ``L0 = c[1]``);
     the other coordinates are flat (zero). With noise on a second coordinate: the AG-1 instance.
+Codes 4 and 5 are retired: the Amplified SCAFFOLD and Clip-LocalGDJ objectives are vector-template families
+declared next to their instances (``problems/amplified_scaffold.py``, ``problems/quartic_points.py``).
 Overflow (|x| large) gives inf, which the kernels report as divergence.
 """
 import numpy as np
@@ -43,8 +38,6 @@ POLY = 0
 RAMP = 1
 COSH = 2
 HUBER = 3
-ASYNTH = 4
-POINTS4 = 5
 MONOMIAL = 6
 ABSPOW = 7
 EXPA = 8
@@ -52,8 +45,7 @@ EXTREMAL = 9
 QUARTIC = 10
 HUBER1 = 11
 FAMILY_NAMES = {POLY: "separable polynomial", RAMP: "C1 ramp psi_w", COSH: "A (cosh(L1 x) - 1)",
-                HUBER: "Huber (linear outside 2 eps/L0)", ASYNTH: "Amplified SCAFFOLD synthetic (d = 4)",
-                POINTS4: "sum of quartic distances to points", MONOMIAL: "A sum_j x_j^p",
+                HUBER: "Huber (linear outside 2 eps/L0)", MONOMIAL: "A sum_j x_j^p",
                 ABSPOW: "|x|^p/p (separable or radial)", EXPA: "sum_j exp(a x_j)",
                 EXTREMAL: "extremal (L0,L1) function (L0/L1^2)(exp(L1|x|) - L1|x| - 1)",
                 QUARTIC: "(1/4) sum_j (x_j - b_j)^4", HUBER1: "Huber on x_1, flat in the other coordinates"}
@@ -155,19 +147,6 @@ def client_value(family, c, x):
         for j in range(d):
             v += _huber(x[j], c[0], c[1])
         return v
-    if family == ASYNTH:
-        x3p = max(0.0, x[2])
-        return (0.5 * c[0] * (x[0] - c[1]) ** 2 + 0.5 * c[2] * (x[1] - c[3]) ** 2
-                + c[2] / 8.0 * (x[2] * x[2] + x3p * x3p) + 0.25 * c[4] * x[3] * x[3] + c[5] * c[6] * x[3])
-    if family == POINTS4:
-        m = int(c[1])
-        for k in range(m):
-            s = 0.0
-            for j in range(d):
-                t = x[j] - c[2 + k * d + j]
-                s += t * t
-            v += s * s
-        return c[0] * v
     if family == MONOMIAL:
         for j in range(d):
             v += x[j] ** c[1]
@@ -214,22 +193,6 @@ def client_grad(family, c, x, out):
     elif family == HUBER:
         for j in range(d):
             out[j] = _huber_prime(x[j], c[0], c[1])
-    elif family == ASYNTH:
-        out[0] = c[0] * (x[0] - c[1])
-        out[1] = c[2] * (x[1] - c[3])
-        out[2] = c[2] / 4.0 * (x[2] + max(0.0, x[2]))
-        out[3] = 0.5 * c[4] * x[3] + c[5] * c[6]
-    elif family == POINTS4:
-        m = int(c[1])
-        for j in range(d):
-            out[j] = 0.0
-        for k in range(m):
-            s = 0.0
-            for j in range(d):
-                t = x[j] - c[2 + k * d + j]
-                s += t * t
-            for j in range(d):
-                out[j] += 4.0 * c[0] * s * (x[j] - c[2 + k * d + j])
     elif family == MONOMIAL:
         for j in range(d):
             out[j] = c[0] * c[1] * x[j] ** (c[1] - 1.0)
@@ -267,8 +230,7 @@ def client_grad(family, c, x, out):
 
 @njit(cache=True)
 def global_value_grad(family, params, x, gout, gtmp):
-    """Noise-free ``f(x) = mean_i f_i(x)``; writes ``grad f(x)`` into ``gout``; returns ``f(x)``
-    (for ``ASYNTH``, the authors' logged value, see the module docstring)."""
+    """Noise-free ``f(x) = mean_i f_i(x)``; writes ``grad f(x)`` into ``gout``; returns ``f(x)``."""
     n = params.shape[0]
     d = x.shape[0]
     val = 0.0
@@ -282,6 +244,4 @@ def global_value_grad(family, params, x, gout, gtmp):
     for j in range(d):
         gout[j] /= n
     val /= n
-    if family == ASYNTH:
-        val += params[0, 7] * x[3] * x[3]
     return val
