@@ -485,15 +485,25 @@ def quartic_clients(n, d, data_seed, x0):
     """``f_i(x) = (1/4) sum_j (x_j - b_ij)^4``, ``b_ij ~ N(0, 1)``; f = mean_i f_i. Each f_i is
     (4/L1^2, L1)-smooth for every L1 (coordinate-wise tight L0 of t^4/4 is ((4-2)/L1)^2 = 4/L1^2)."""
     b = np.random.default_rng(data_seed).standard_normal((n, d))
-    return Problem("quartic-clients", QUARTIC, b, d, _start(x0, d), constants={
-        "L0_times_L1_sq": Constant(4.0, "sympy: tight L0 of t^4/4 is 4/L1^2 for every L1")})
+    consts = {"L0_times_L1_sq": Constant(4.0, "sympy: tight L0 of t^4/4 is 4/L1^2 for every L1")}
+    if _template_has_horizon():  # normalized EF21 runs on the vector template (see quartic_clients_vector)
+        return _vector("quartic-clients", QUARTIC_FAMILY, {"b": b}, d, _start(x0, d), consts, n=n)
+    return Problem("quartic-clients", QUARTIC, b, d, _start(x0, d), constants=consts)
+
+
+def _template_has_horizon():
+    """Whether the vector template hands the run's horizon T to a method's pieces (the fixed name ``steps``):
+    normalized EF21's step gamma0/sqrt(T + 1) needs it (``methods.single_vector``)."""
+    from theorybench import declare_vector
+    return "steps" in declare_vector.FIXED
 
 
 def quartic_clients_vector(n=10, d=100, data_seed=0, x0=0.0):
     """``quartic-clients`` as a vector-template instance (family ``sp-quartic-clients``; the same b_ij, start and
     constants). The registered problem stays on the single kernel while normalized EF21, which runs on it, has
     no vector variant: its step gamma0/sqrt(T + 1) needs the run's horizon T, which the vector template does not
-    hand to a method's pieces. ef21, generalized-signsgd and adam run on this instance (tests/test_single_vector.py)."""
-    legacy = quartic_clients(int(n), int(d), int(data_seed), float(x0))
-    return _vector("quartic-clients", QUARTIC_FAMILY, {"b": legacy.params}, int(d), legacy.x0.copy(),
-                   legacy.constants, n=int(n))
+    hand to a method's pieces yet (it switches by itself once ``declare_vector.FIXED`` has ``steps``). ef21,
+    generalized-signsgd and adam run on this instance (tests/test_single_vector.py)."""
+    b = np.random.default_rng(int(data_seed)).standard_normal((int(n), int(d)))
+    return _vector("quartic-clients", QUARTIC_FAMILY, {"b": b}, int(d), _start(x0, int(d)),
+                   {"L0_times_L1_sq": Constant(4.0, "sympy: tight L0 of t^4/4 is 4/L1^2 for every L1")}, n=int(n))

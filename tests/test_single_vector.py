@@ -222,3 +222,25 @@ def test_vector_path_matches_numpy_reference(name, k, algo, h):
     shrinking = algo not in ("signsgd", "signsgd-momentum", "generalized-signsgd", "clipped-gd", "normalized-gd")
     tol.assert_trajectory_close(res.x, np.array(xs), atol, what=f"{algo} iterates",
                                 min_horizon=3 * T // 4 if shrinking else T // 2)
+
+
+# ------------------------------------------------------------------ normalized EF21 and the horizon T
+
+def test_normalized_ef21_and_quartic_clients_follow_the_horizon():
+    """normalized EF21's step gamma0/sqrt(T + 1) needs the run's horizon T: until the vector template hands it to
+    the pieces (``steps`` in ``declare_vector.FIXED``) normalized EF21 has no vector variant and
+    ``quartic-clients`` stays on the single kernel; once it does, both switch and the numbers are the single
+    kernel's bit for bit."""
+    from theorybench.declare_vector import FIXED
+    from theorybench.methods import single_vector
+    horizon = "steps" in FIXED
+    assert single_vector.HORIZON == horizon
+    kernels = {a.kernel for a in VARIANTS["normalized-ef21"]}
+    assert ("vector" in kernels) == horizon
+    assert isinstance(tb.make_problem("quartic-clients", n=2, d=3), VectorProblem) == horizon
+    if not horizon:
+        return
+    for prob in (quartic_clients_vector(3, 6, 1, 0.3), with_noise(quartic_clients_vector(3, 8, 2), "gaussian", 1.0)):
+        for h in (dict(gamma0=1.0, k=2, compressor="topk"), dict(gamma0=1.0, k=3, compressor="randk")):
+            new, old = _both(prob, "normalized-ef21", h, 80)
+            _assert_same(new, old)

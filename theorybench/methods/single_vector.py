@@ -26,16 +26,18 @@ random (``eta u_t``, ``u_t = 1 - uniform01(seed, 2^21, t)``) or polyak (``(f(x_t
                                 (g_i^0 = grad f_i(x_0); C: Top-k, ties to the lower index, or unscaled Rand-k
                                 on stream 2^20 + i, counter t)
 
-normalized-ef21 is not here: its step gamma0/sqrt(T + 1) needs the run's horizon T, which the vector template
-does not hand to a method's pieces (it stays on the single kernel)."""
+normalized-ef21 (``x <- x - gamma0/sqrt(T + 1) g/||g||`` (no step when g = 0), then EF21's update) needs the run's
+horizon T, which the vector template does not hand to a method's pieces yet: it is declared here against the
+fixed argument name ``steps`` and registered only when ``declare_vector.FIXED`` has that name (until then it runs
+on the single kernel)."""
 import numpy as np
 from numba import njit
 
 from theorybench.declare import register_method
-from theorybench.declare_vector import VectorMethod
+from theorybench.declare_vector import FIXED, VectorMethod
 from theorybench.kernels.common import norm
 from theorybench.methods.first_order_vector import fo_eta
-from theorybench.methods.single import (BETA1, BETA2, COMPRESSOR, EPS, ETA, ETA_EF, F_STAR, GAMMA_ADA, K, LAMBDA0,
+from theorybench.methods.single import (BETA1, BETA2, COMPRESSOR, EPS, ETA, ETA_EF, F_STAR, GAMMA0, GAMMA_ADA, K, LAMBDA0,
                                         SCHEDULE)
 from theorybench.oracle import client_stochastic_gradient, value
 from theorybench.rng import uniform01
@@ -257,13 +259,10 @@ def sv_ef21_init(x, seed, prob, n, gi, acc, gtmp):
     sv_mean_rows(gi, acc, n)
 
 
-@njit(cache=True, error_model="numpy")
-def sv_ef21_step(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, eta, k, compressor, schedule, power, f_lower,
-                 alpha_max):
-    e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, acc, False)
+@njit(cache=True, inline="always")
+def sv_ef21_update(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, k, compressor):
+    """Every client sends ``c_i = C(grad f_i(x) + z_i - g_i)`` (draw t + 1), ``g_i += c_i``, ``acc = mean_i g_i``."""
     d = x.shape[0]
-    for j in range(d):
-        x[j] -= e * acc[j]
     for i in range(n):
         client_stochastic_gradient(prob, i, x, gtmp, seed, i, t + 1)
         for j in range(d):
@@ -272,6 +271,25 @@ def sv_ef21_step(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, eta, k, compress
         for j in range(d):
             gi[i, j] += cvec[j]
     sv_mean_rows(gi, acc, n)
+
+
+@njit(cache=True, error_model="numpy")
+def sv_nef21_step(x, t, seed, prob, n, steps, gi, acc, gtmp, cvec, idx, gamma0, k, compressor):
+    gn = norm(acc)
+    if gn > 0.0:
+        s = gamma0 / np.sqrt(steps + 1.0)
+        for j in range(x.shape[0]):
+            x[j] -= s * (acc[j] / gn)
+    sv_ef21_update(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, k, compressor)
+
+
+@njit(cache=True, error_model="numpy")
+def sv_ef21_step(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, eta, k, compressor, schedule, power, f_lower,
+                 alpha_max):
+    e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, acc, False)
+    for j in range(x.shape[0]):
+        x[j] -= e * acc[j]
+    sv_ef21_update(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, k, compressor)
 
 
 _G = (("g", ("d",)), ("gtmp", ("d",)))
@@ -310,8 +328,13 @@ _method("adagrad", (ETA, GAMMA_ADA) + SCHEDULE, sv_adagrad_step, _G + (("v", ("d
         reference="Duchi et al. 2011")
 _method("decorrelated-adagrad", (ETA, GAMMA_ADA) + SCHEDULE, sv_dec_adagrad_step, _G + (("v", ("d",)),),
         doc="Decorrelated coordinate AdaGrad: the sums run over s < t.", reference="Crawshaw, Liu, ICLR 2025")
-_method("ef21", (ETA_EF, K, COMPRESSOR) + SCHEDULE, sv_ef21_step,
-        (("gi", ("n", "d")), ("acc", ("d",)), ("gtmp", ("d",)), ("cvec", ("d",)), ("idx", ("d",))), sv_ef21_init,
+_EF_STATE = (("gi", ("n", "d")), ("acc", ("d",)), ("gtmp", ("d",)), ("cvec", ("d",)), ("idx", ("d",)))
+_method("ef21", (ETA_EF, K, COMPRESSOR) + SCHEDULE, sv_ef21_step, _EF_STATE, sv_ef21_init,
         doc="EF21: x <- x - eta g; clients send C(grad f_i(x) - g_i); g_i += c_i; g = mean g_i (g_i^0 = grad f_i(x0)).",
         reference="Richtarik, Sokolov, Fatkhullin, NeurIPS 2021")
+HORIZON = "steps" in FIXED  # the template hands the run's horizon T to the pieces (module docstring)
+if HORIZON:
+    _method("normalized-ef21", (GAMMA0, K, COMPRESSOR), sv_nef21_step, _EF_STATE, sv_ef21_init,
+            doc="Normalized EF21 (DERIVED indexing): x <- x - gamma0/sqrt(T+1) g/||g||, then EF21's compressed "
+                "update.", reference="Khirirat et al. arXiv 2410.16871")
 METHODS = tuple(_REG)
