@@ -18,8 +18,8 @@ client, or the rows of ``b``), and the noise models of the single kernel: ``unif
 ``gaussian``, ``rademacher`` (+-sigma), ``truncated-gaussian`` (``theorybench.rng.noise``), coordinate j of draw k
 of stream s at counter ``k d + j``, only where ``noise_mask[j] != 0`` (the arrays ``sigma``, ``noise_mask``).
 ``safe_radius``: a radius inside which |f| and ||grad f|| stay below 1e149 (derived per family below, with a
-factor 1/2 of room). The pieces compile with ``error_model="numpy"`` (a zero denominator gives inf or NaN, as
-in the single kernel).
+factor 1/2 of room). The values compile with ``error_model="numpy"`` (extremal's L0/L1^2 with an underflowing
+L1^2 gives inf, as in the single kernel, not an exception); the gradients divide by nothing that can be 0.
 """
 import dataclasses
 import math
@@ -129,13 +129,13 @@ def sp_monomial_value(x, A, p):
     return A * v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_monomial_grad(x, out, A, p):
     for j in range(x.shape[0]):
         out[j] = A * p * x[j] ** (p - 1.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_monomial_client_grad(i, x, out, A, p):
     sp_monomial_grad(x, out, A, p)
 
@@ -155,7 +155,7 @@ def sp_abspow_value(x, p, radial):
     return v / p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_abspow_grad(x, out, p, radial):
     d = x.shape[0]
     if radial != 0.0:
@@ -172,7 +172,7 @@ def sp_abspow_grad(x, out, p, radial):
             out[j] = a if x[j] > 0.0 else (-a if x[j] < 0.0 else 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_abspow_client_grad(i, x, out, p, radial):
     sp_abspow_grad(x, out, p, radial)
 
@@ -186,13 +186,13 @@ def sp_exp_value(x, a):
     return v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_exp_grad(x, out, a):
     for j in range(x.shape[0]):
         out[j] = a * np.exp(a * x[j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_exp_client_grad(i, x, out, a):
     sp_exp_grad(x, out, a)
 
@@ -206,13 +206,13 @@ def sp_cosh_value(x, A, k):
     return A * v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_cosh_grad(x, out, A, k):
     for j in range(x.shape[0]):
         out[j] = A * k * np.sinh(k * x[j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_cosh_client_grad(i, x, out, A, k):
     sp_cosh_grad(x, out, A, k)
 
@@ -236,14 +236,14 @@ def sp_extremal_value(x, L0, L1):
     return v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_extremal_grad(x, out, L0, L1):
     for j in range(x.shape[0]):
         v = L0 / L1 * np.expm1(L1 * abs(x[j]))
         out[j] = v if x[j] >= 0.0 else -v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_extremal_client_grad(i, x, out, L0, L1):
     sp_extremal_grad(x, out, L0, L1)
 
@@ -256,7 +256,7 @@ def sp_huber_value(x, h_eps, h_L0):
     return 0.5 * h_L0 * x[0] * x[0]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_huber_grad(x, out, h_eps, h_L0):
     for j in range(x.shape[0]):
         out[j] = 0.0
@@ -266,7 +266,7 @@ def sp_huber_grad(x, out, h_eps, h_L0):
         out[0] = h_L0 * x[0]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_huber_client_grad(i, x, out, h_eps, h_L0):
     sp_huber_grad(x, out, h_eps, h_L0)
 
@@ -285,7 +285,7 @@ def sp_quartic_value(x, b):
     return val / n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_quartic_grad(x, out, b):
     n = b.shape[0]
     for j in range(x.shape[0]):
@@ -298,7 +298,7 @@ def sp_quartic_grad(x, out, b):
         out[j] /= n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sp_quartic_client_grad(i, x, out, b):
     for j in range(x.shape[0]):
         t = x[j] - b[i, j]

@@ -14,9 +14,11 @@ the instance has no noise) and ``||.||`` the overflow-safe norm ``kernels.common
 clipped-gd reports ``clipped_fraction`` (the fraction of steps that clipped). gd, l0l1-gd and clipped-gd take
 the step schedules of the single kernel (``SCHEDULE``: constant, power ``eta/(t+1)^power``, random ``eta u_t`` with
 ``u_t = 1 - uniform01(seed, 2^21, t)``, polyak ``(f(x_t) - f_lower)/||g||^2``; capped at ``alpha_max``;
-``kernels.muon.schedule_step``): ``eta`` above is that ``eta_t``. The steps compile with
-``error_model="numpy"``: a division by zero (a Polyak step of 0 in gamma/eta) gives inf or NaN, as in the
-single kernel, not an exception."""
+``kernels.muon.schedule_step``): ``eta`` above is that ``eta_t``. A division whose denominator can be 0 (a
+Polyak step of 0 in gamma/eta, an underflowing ||g||^2) gives IEEE's inf or NaN, as in the single kernel, spelled
+out (Numba's default error model would raise)."""
+import math
+
 import numpy as np
 from numba import njit
 
@@ -37,7 +39,7 @@ FO_RANDOM = 3
 def fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, normalized):
     """The schedule's step ``eta_t`` (module docstring; ``normalized``: Polyak over ||g||_1, SignSGD's): the
     arithmetic of ``kernels.muon.schedule_step``; the Polyak gap uses the noise-free f. Inlined into the steps,
-    which compile with ``error_model="numpy"`` (a zero denominator gives inf, as in the single kernel)."""
+    where a zero denominator gives IEEE's inf or NaN as in the single kernel."""
     if schedule == FO_CONSTANT:
         return eta
     if schedule == FO_POWER:
@@ -53,11 +55,18 @@ def fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, normal
         dual = norm(g)
     if dual <= 0.0:
         return 0.0
-    a = max(gap, 0.0) / dual if normalized else max(gap, 0.0) / (dual * dual)
+    m = max(gap, 0.0)
+    if normalized:
+        a = m / dual
+    else:
+        dd = dual * dual
+        # IEEE m/0 where dual^2 underflows (inf, or NaN for 0/0), spelled out: Numba's default error model
+        # raises on a zero denominator
+        a = m / dd if dd != 0.0 else (np.inf if m > 0.0 else np.nan)
     return min(a, alpha_max)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def fo_gd_step(x, t, seed, prob, g, eta, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -65,7 +74,7 @@ def fo_gd_step(x, t, seed, prob, g, eta, schedule, power, f_lower, alpha_max):
         x[j] -= e * g[j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -74,12 +83,15 @@ def fo_l0l1_step(x, t, seed, prob, g, eta, L0, L1, schedule, power, f_lower, alp
         x[j] -= s * g[j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def fo_clipped_step(x, t, seed, prob, g, count, eta, gamma, convention, schedule, power, f_lower, alpha_max):
     stochastic_gradient(prob, x, g, seed, 0, t)
     eta = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
     n = norm(g)
-    clip = n > gamma / eta if convention == 0 else n > gamma
+    if convention == 0:  # gamma/eta, with IEEE's gamma/(+-0) = +-inf spelled out (a Polyak step of 0; gamma > 0)
+        clip = n > (gamma / eta if eta != 0.0 else math.copysign(np.inf, eta))
+    else:
+        clip = n > gamma
     count[1] += 1.0
     if clip:
         count[0] += 1.0
@@ -98,7 +110,7 @@ def fo_clipped_fraction(count):
     return count[0] / count[1] if count[1] > 0.0 else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def fo_normalized_step(x, t, seed, prob, g, R_hat):
     stochastic_gradient(prob, x, g, seed, 0, t)
     gn = norm(g)

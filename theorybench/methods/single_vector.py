@@ -3,8 +3,8 @@ EF21) on the vector template (``theorybench.declare_vector``): the same names an
 that run on every vector-template instance whose family declares ``client_grad`` (the instances of
 ``problems/smooth_polynomials.py``, ``quadratic-clients``, a user's). The runner picks the variant whose kernel
 takes the problem. The arithmetic is the single kernel's, operation for operation, so the trajectories are the
-same numbers. The pieces compile with ``error_model="numpy"`` as the single kernel's ``prange`` body does: a
-division by zero gives inf or NaN, never an exception.
+same numbers. Every division has a denominator that cannot be 0 or is guarded (``fo_eta`` spells out IEEE's
+m/0), so no step raises under Numba's default error model.
 
 Oracle (the single kernel's): ``g_t = (1/n) sum_i (grad f_i(x_t) + z_i)``, client i's draw on stream i at
 counter t (``theorybench.oracle.client_stochastic_gradient``; for one client, ``grad f(x_t) + z``). EF21 draws
@@ -90,7 +90,7 @@ def sv_compress(v, k, kind, seed, stream, counter, out, idx):
 
 # ------------------------------------------------------------------ Polyak, AdGD
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_polyak_step(x, t, seed, prob, n, g, gtmp, f_star):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     gn = norm(g)
@@ -108,7 +108,7 @@ def sv_adgd_init(lt, lambda0):
     lt[1] = np.inf   # theta_{t-1}
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_adgd_step(x, t, seed, prob, n, g, gtmp, xprev, gprev, lt):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     lam_prev = lt[0]
@@ -145,7 +145,7 @@ def sv_momentum_sign(x, g, m, v, eta, b1, b2, eps):
             x[j] -= eta * m[j] / den
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_gen_signsgd_step(x, t, seed, prob, n, g, gtmp, m, v, eta, beta1, beta2, eps, schedule, power, f_lower,
                         alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
@@ -153,7 +153,7 @@ def sv_gen_signsgd_step(x, t, seed, prob, n, g, gtmp, m, v, eta, beta1, beta2, e
     sv_momentum_sign(x, g, m, v, e, beta1, beta2, eps)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_signsgd_momentum_step(x, t, seed, prob, n, g, gtmp, m, v, eta, beta1, eps, schedule, power, f_lower,
                              alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
@@ -161,7 +161,7 @@ def sv_signsgd_momentum_step(x, t, seed, prob, n, g, gtmp, m, v, eta, beta1, eps
     sv_momentum_sign(x, g, m, v, e, beta1, 0.0, eps)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_signsgd_step(x, t, seed, prob, n, g, gtmp, eta, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, True)
@@ -172,7 +172,7 @@ def sv_signsgd_step(x, t, seed, prob, n, g, gtmp, eta, schedule, power, f_lower,
             x[j] += e
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_adam_step(x, t, seed, prob, n, g, gtmp, m, v, eta, beta1, beta2, eps, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -193,7 +193,7 @@ def sv_adagrad_norm_init(acc, gamma):
     acc[0] = gamma * gamma
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_adagrad_norm_step(x, t, seed, prob, n, g, gtmp, acc, eta, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -205,7 +205,7 @@ def sv_adagrad_norm_step(x, t, seed, prob, n, g, gtmp, acc, eta, schedule, power
             x[j] -= e * g[j] / den
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_dec_adagrad_norm_step(x, t, seed, prob, n, g, gtmp, acc, eta, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -217,7 +217,7 @@ def sv_dec_adagrad_norm_step(x, t, seed, prob, n, g, gtmp, acc, eta, schedule, p
     acc[0] += gn * gn
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_adagrad_step(x, t, seed, prob, n, g, gtmp, v, eta, gamma, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -228,7 +228,7 @@ def sv_adagrad_step(x, t, seed, prob, n, g, gtmp, v, eta, gamma, schedule, power
             x[j] -= e * g[j] / den
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_dec_adagrad_step(x, t, seed, prob, n, g, gtmp, v, eta, gamma, schedule, power, f_lower, alpha_max):
     sv_oracle(prob, x, g, gtmp, seed, n, t)
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, g, False)
@@ -250,7 +250,7 @@ def sv_mean_rows(gi, acc, n):
         acc[j] /= n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_ef21_init(x, seed, prob, n, gi, acc, gtmp):
     for i in range(n):
         client_stochastic_gradient(prob, i, x, gtmp, seed, i, 0)
@@ -273,7 +273,7 @@ def sv_ef21_update(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, k, compressor)
     sv_mean_rows(gi, acc, n)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_nef21_step(x, t, seed, prob, n, steps, gi, acc, gtmp, cvec, idx, gamma0, k, compressor):
     gn = norm(acc)
     if gn > 0.0:
@@ -283,7 +283,7 @@ def sv_nef21_step(x, t, seed, prob, n, steps, gi, acc, gtmp, cvec, idx, gamma0, 
     sv_ef21_update(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, k, compressor)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def sv_ef21_step(x, t, seed, prob, n, gi, acc, gtmp, cvec, idx, eta, k, compressor, schedule, power, f_lower,
                  alpha_max):
     e = fo_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, acc, False)
