@@ -12,9 +12,9 @@ The results agree bit for bit (checked here too). Run: ``python benchmarks/bench
 
 Results (this project's 2-core machine, shared, one thread, best of 3, one run):
 
-    AG-1 eps axis (huber, decorrelated-adagrad-norm): single kernel 594.6 ms, vector template 426.9 ms (0.72x)
-    GS-2 (extremal d=10, generalized-signsgd):         single kernel  36.5 ms, vector template  30.1 ms (0.83x)
-    GS-2 (extremal d=10, gd; diverges at step 1):      single kernel   0.3 ms, vector template   0.4 ms (call overhead)
+    AG-1 eps axis (huber, decorrelated-adagrad-norm): single kernel 538.7 ms, vector template 323.4 ms (0.60x)
+    GS-2 (extremal d=10, generalized-signsgd):         single kernel  35.8 ms, vector template  29.1 ms (0.81x)
+    GS-2 (extremal d=10, gd; diverges at step 1):      single kernel   0.4 ms, vector template   0.3 ms (call overhead)
 """
 import os
 
