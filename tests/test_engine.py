@@ -48,7 +48,12 @@ def test_second_process_loads_kernels_from_cache(tmp_path):
     code = textwrap.dedent("""
         import theorybench as tb
         from theorybench.kernels.federated import batch as federated_batch
-        tb.run("quartic-clients", "episode++", rounds=3)  # the generic kernel (not routed to a composed one)
+        from theorybench.families import POLY
+        # a hand-built quadratic in d = 2 (rows: c0 + c1 x_j + c2 x_j^2 per coordinate): the generic
+        # federated kernel (the composer is scalar)
+        prob = tb.Problem("poly-2d", POLY, [[0.0, 1.0, 0.5, 0.0, 1.0, 0.5], [0.0, -1.0, 0.5, 0.0, 2.0, 0.5]],
+                          2, [0.5, 1.0])
+        tb.run(prob, "episode++", rounds=3)
         st = federated_batch.stats
         print(sum(st.cache_hits.values()), sum(st.cache_misses.values()))
     """)

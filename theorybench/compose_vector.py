@@ -84,7 +84,8 @@ def _template(method, family, names, kinds, every=False):
     unpack = "".join(f"    hp_{p.name} = {'int(h[%d])' % k if _int_param(method, p.name) else 'h[%d]' % k}\n"
                      for k, p in enumerate(method.params))
     state = {s: f"sv_{s}" for s, _ in method.state}
-    fixed = {"x": "x", "t": "t", "seed": "seed", "prob": "prob", "n": "n", "d": "d", "target": "target"}
+    fixed = {"x": "x", "t": "t", "seed": "seed", "prob": "prob", "n": "n", "d": "d", "target": "target",
+             "steps": "steps"}
 
     def arg(a):
         if a in fixed:

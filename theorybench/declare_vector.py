@@ -40,6 +40,7 @@ pieces' argument names choose what they receive::
                       client_gradient, stochastic_gradient, client_stochastic_gradient)
     n, d              the number of clients and the dimension
     target            the run's ``target`` (``run(..., target=)``; 0 when none is given)
+    steps             the run's horizon T (the number of steps; normalized EF21's gamma0/sqrt(T + 1))
     <state names>     the method's state arrays
     <hyperparameters> float (``int`` and ``choice`` as integers: a choice is the index in ``choices``)
     <anything else>   the instance's array of that name (read it, do not write it): a method that reads
@@ -64,7 +65,7 @@ from .oracle import ORACLE_NAMES
 from .params import Param
 from .problem import Problem
 
-FIXED = ("x", "t", "seed", "prob", "n", "d", "target")
+FIXED = ("x", "t", "seed", "prob", "n", "d", "target", "steps")
 RESERVED_IN_FAMILY = ("out", "i", "stream", "counter")  # the family pieces' leading names, never array names
 FAMILY_LEADING = {"value": ("x",), "grad": ("x", "out"), "client_grad": ("i", "x", "out"),
                   "noise": ("out", "seed", "stream", "counter"), "stat": ("x",)}
