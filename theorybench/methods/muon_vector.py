@@ -37,104 +37,13 @@ from numba import njit
 
 from theorybench.declare import register_method
 from theorybench.declare_vector import VectorMethod
+from theorybench.kernels.muon import nuclear, ns_polar, svd_polar  # polar factor, ||.||_nuc, Newton-Schulz
 from theorybench.methods.muon import (_AMAX, _ALPHA0, _BETA, _BETA9, _FLOW, _NS, _POWER, _REF, _REF_V, _SCHED)
 from theorybench.oracle import gradient, value
 from theorybench.rng import uniform01
 
 MU_CONSTANT, MU_POWER, MU_POLYAK, MU_RANDOM = 0, 1, 2, 3  # the indices of _SCHED.choices
-MU_NS_A, MU_NS_B, MU_NS_C = 3.4445, -4.7750, 2.0315
-RANK_RTOL = 1e-10  # singular values <= RANK_RTOL * s_max count as zero (rounding residue of exact cancellations)
 assert _SCHED.choices == ("constant", "power", "polyak", "random")
-
-
-# ---------------------------------------------------------------- matrix helpers
-
-@njit(cache=True)
-def mu_polar(A, out):
-    """``out = U V^T`` over the singular values above ``RANK_RTOL s_max`` (``A = U diag(s) V^T``, thin SVD);
-    returns (``||A||_nuc``, rank). ``A`` is m x n; ``A = 0`` gives ``out = 0``, (0, 0)."""
-    m, n = A.shape
-    anyz = False
-    for i in range(m):
-        for j in range(n):
-            if A[i, j] != 0.0:
-                anyz = True
-    if not anyz:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = 0.0
-        return 0.0, 0
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    tol = RANK_RTOL * s[0]
-    k = 0
-    nuc = 0.0
-    for i in range(s.shape[0]):
-        nuc += s[i]
-        if s[i] > tol:
-            k += 1
-    for i in range(m):
-        for j in range(n):
-            acc = 0.0
-            for r in range(k):
-                acc += U[i, r] * Vt[r, j]
-            out[i, j] = acc
-    return nuc, k
-
-
-@njit(cache=True)
-def mu_nuclear(A):
-    """``||A||_nuc`` (the sum of the singular values; the thin SVD with vectors, as the former kernel)."""
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    return s.sum()
-
-
-@njit(cache=True)
-def mu_matmul(A, B, out):
-    for i in range(A.shape[0]):
-        for j in range(B.shape[1]):
-            acc = 0.0
-            for k in range(A.shape[1]):
-                acc += A[i, k] * B[k, j]
-            out[i, j] = acc
-
-
-@njit(cache=True)
-def mu_newton_schulz(A, steps, out):
-    """Newton-Schulz quintic ``X <- a X + (b S + c S^2) X``, ``S = X X^T``, on ``X = A/(||A||_F + 1e-7)``
-    (in the wide orientation), ``steps`` times."""
-    m, n = A.shape
-    tr = m > n
-    X = A.T.copy() if tr else A.copy()
-    p, q = X.shape
-    fn = 0.0
-    for i in range(p):
-        for j in range(q):
-            fn += X[i, j] * X[i, j]
-    fn = np.sqrt(fn) + 1e-7
-    for i in range(p):
-        for j in range(q):
-            X[i, j] /= fn
-    S = np.empty((p, p))
-    S2 = np.empty((p, p))
-    Y = np.empty((p, q))
-    for _ in range(steps):
-        mu_matmul(X, X.T.copy(), S)
-        mu_matmul(S, S, S2)
-        for i in range(p):
-            for j in range(p):
-                S2[i, j] = MU_NS_B * S[i, j] + MU_NS_C * S2[i, j]
-        mu_matmul(S2, X, Y)
-        for i in range(p):
-            for j in range(q):
-                X[i, j] = MU_NS_A * X[i, j] + Y[i, j]
-    if tr:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = X[j, i]
-    else:
-        for i in range(m):
-            for j in range(n):
-                out[i, j] = X[i, j]
 
 
 # ---------------------------------------------------------------- the schedules
@@ -178,7 +87,7 @@ def mu_nuc(G, A):
     n = A.shape[1]
     for j in range(G.shape[0]):
         A[j // n, j % n] = G[j]
-    return mu_nuclear(A)
+    return nuclear(A)
 
 
 @njit(cache=True, inline="always")
@@ -207,7 +116,7 @@ def muon_polar_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_low
     n = A.shape[1]
     for j in range(x.shape[0]):
         A[j // n, j % n] = M[j]
-    mu_polar(A, D)
+    svd_polar(A, D)
     for j in range(x.shape[0]):
         x[j] -= alpha * D[j // n, j % n]
 
@@ -224,7 +133,7 @@ def muon_ns_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower,
     n = A.shape[1]
     for j in range(x.shape[0]):
         A[j // n, j % n] = M[j]
-    mu_newton_schulz(A, ns_steps, D)
+    ns_polar(A, ns_steps, D)
     for j in range(x.shape[0]):
         x[j] -= alpha * D[j // n, j % n]
 
@@ -280,7 +189,7 @@ def mu_ef_update(x, V, E, A, D, alpha):
     n = A.shape[1]
     for j in range(x.shape[0]):
         A[j // n, j % n] = alpha * V[j] + E[j]
-    nuc, k = mu_polar(A, D)
+    nuc, k = svd_polar(A, D)
     sc = nuc / k if k > 0 else 0.0
     for j in range(x.shape[0]):
         dl = sc * D[j // n, j % n]
@@ -323,7 +232,7 @@ def muonmax_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower,
     n = A.shape[1]
     for j in range(x.shape[0]):
         A[j // n, j % n] = M[j]
-    nuc, k = mu_polar(A, D)
+    nuc, k = svd_polar(A, D)
     scale = alpha * nuc
     for j in range(x.shape[0]):
         x[j] -= scale * D[j // n, j % n]
