@@ -1,0 +1,1 @@
+"""Steepest descent in a norm and momentum GD on the vector template (stub: being written)."""
