@@ -1,34 +1,127 @@
-"""Instances for the edge of stability (Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002; Cohen et al.,
-ICLR 2021), run by the kernel ``theorybench.kernels.steepest``:
+"""The small tanh MLP of the edge-of-stability claims ES-1, ES-2, ES-4 (Cohen et al., ICLR 2021; Islamov, Crawshaw,
+Cohen, Gower, arXiv 2603.05002): the instance ``tanh-mlp`` (n = 512 points x ~ N(0, I_32), 10 classes,
+32-64-64-10 without biases, 1/2 mean squared error, full batch) and its model: loss, gradient and exact
+Hessian-vector products (Pearlmutter's R-operator), in NumPy (the work is three dense matrix products per pass:
+BLAS does them; no deep-learning framework).
 
-- ``psd-quadratic``: ``f(w) = 1/2 w^T H w`` with a seeded random spectrum (DERIVED construction: the papers'
-  quadratics were not readable), for the stability thresholds (ES-3);
-- ``tanh-mlp``: the small tanh MLP of the edge-of-stability claims (n = 512 points x ~ N(0, I_32), 10
-  classes, 32-64-64-10 without biases, 1/2 mean squared error, full batch), for ES-1 and ES-2.
-
-Each carries its geometry: ``layers`` (the matrices of the spectral methods) and ``blocks`` (greedy block
-CD), and exact Hessian-vector products (:meth:`EoSProblem.hvp`) for the sharpness.
+Network: ``x -> tanh(x W1) -> tanh(. W2) -> . W3`` (no biases), widths 32-64-64-10 by default; loss
+``L = 1/(2n) sum_i ||f(x_i) - y_i||^2``. Parameters are one flat vector ``w`` (W1, W2, W3 row-major, in
+order); :func:`unflatten` gives the layer matrices. The instance (:class:`MLPProblem`) supplies its NumPy
+``loss_grad`` and the geometry ``layers`` (the matrices of the spectral methods) and ``blocks`` (greedy block CD:
+the layers), which is what the NumPy driver ``theorybench.kernels.steepest`` runs the edge-of-stability methods
+on; ``hvp`` / ``hvp_at`` give the sharpness (``theorybench.sharpness``). The PSD quadratic of ES-3 is
+``problems/psd_quadratic.py`` (vector template).
 """
 import numpy as np
 
-from theorybench.errors import TheoryBenchError
-from theorybench.kernels import mlp as mlp_np
+from problems.psd_quadratic import layer_table, psd_quadratic  # noqa: F401  (psd_quadratic: re-exported)
 from theorybench.params import Param
-from theorybench.problem import Constant, Problem, register_problem
+from theorybench.problem import Problem, register_problem
 
-FAMILY_EOS = -7  # not a families.py code: the steepest kernel evaluates these models itself
-QUADRATIC, MLP = 0, 1
+FAMILY_EOS = -7  # not a families.py code: the problem supplies its own NumPy model (loss_grad)
 
 
-def psd_quadratic(d, seed=0, cond=10.0, lam_max=1.0):
-    """``H = Q diag(lam) Q^T`` with eigenvalues log-spaced in ``[lam_max/cond, lam_max]`` (d = 1: ``lam_max``),
-    Q Haar-random (seeded); f(w) = 1/2 w^T H w, f* = 0. DERIVED."""
-    rng = np.random.default_rng(seed)
-    Q, R = np.linalg.qr(rng.normal(size=(d, d)))
-    Q = Q * np.sign(np.diag(R))
-    lam = np.logspace(np.log10(lam_max / cond), np.log10(lam_max), d) if d > 1 else np.array([lam_max])
-    return (Q * lam) @ Q.T
+# ---------------------------------------------------------------- the model
 
+def shapes(widths):
+    return [(widths[i], widths[i + 1]) for i in range(len(widths) - 1)]
+
+
+def unflatten(w, widths):
+    out, p = [], 0
+    for (a, b) in shapes(widths):
+        out.append(w[p:p + a * b].reshape(a, b))
+        p += a * b
+    return out
+
+
+def n_params(widths):
+    return sum(a * b for a, b in shapes(widths))
+
+
+def _forward(Ws, X):
+    acts = [X]
+    h = X
+    for W in Ws[:-1]:
+        h = np.tanh(h @ W)
+        acts.append(h)
+    return acts, h @ Ws[-1]
+
+
+def loss(w, X, Y, widths):
+    Ws = unflatten(w, widths)
+    _, O = _forward(Ws, X)
+    R = O - Y
+    return 0.5 * float(np.sum(R * R)) / X.shape[0]
+
+
+def loss_grad(w, X, Y, widths):
+    """``(L(w), grad L(w))``."""
+    Ws = unflatten(w, widths)
+    acts, O = _forward(Ws, X)
+    n = X.shape[0]
+    R = O - Y
+    dO = R / n
+    grads = [None] * len(Ws)
+    grads[-1] = acts[-1].T @ dO
+    d = dO @ Ws[-1].T
+    for i in range(len(Ws) - 2, -1, -1):
+        dH = d * (1.0 - acts[i + 1] ** 2)
+        grads[i] = acts[i].T @ dH
+        if i > 0:
+            d = dH @ Ws[i].T
+    return 0.5 * float(np.sum(R * R)) / n, np.concatenate([g.ravel() for g in grads])
+
+
+def hvp(w, v, X, Y, widths):
+    """``H(w) v`` exactly (R-operator of the backward pass)."""
+    return hvp_at(w, X, Y, widths)(v)
+
+
+def hvp_at(w, X, Y, widths):
+    """``v -> H(w) v`` for a fixed ``w``: the forward and backward passes at ``w`` are computed once and
+    shared by every product (a Lanczos or Frank-Wolfe run makes tens of them at one iterate)."""
+    Ws = unflatten(np.array(w, dtype=np.float64), widths)  # a copy: later changes of w must not leak in
+    n = X.shape[0]
+    L = len(Ws)
+    acts, O = _forward(Ws, X)
+    dO = (O - Y) / n
+    ds, dHs = [None] * L, [None] * L     # the backward pass: d at each layer's output, and dH = d (1 - a^2)
+    d = dO @ Ws[-1].T
+    for i in range(L - 2, -1, -1):
+        ds[i] = d
+        dHs[i] = d * (1.0 - acts[i + 1] ** 2)
+        if i > 0:
+            d = dHs[i] @ Ws[i].T
+
+    def apply(v):
+        return _hvp_cached(Ws, unflatten(np.asarray(v, dtype=np.float64), widths), X, acts, dO, ds, dHs, n, L)
+    return apply
+
+
+def _hvp_cached(Ws, Vs, X, acts, dO, ds, dHs, n, L):
+    # forward R-pass (R{acts[0]} = R{X} = 0)
+    Racts = [None]
+    RH = acts[0] @ Vs[0]
+    Racts.append((1.0 - acts[1] ** 2) * RH)
+    for i in range(1, L - 1):
+        RH = Racts[i] @ Ws[i] + acts[i] @ Vs[i]
+        Racts.append((1.0 - acts[i + 1] ** 2) * RH)
+    RO = (Racts[L - 1] @ Ws[-1] if L > 1 else 0.0) + acts[L - 1] @ Vs[-1]
+    RdO = RO / n
+    Rg = [None] * L
+    Rg[-1] = (Racts[L - 1].T @ dO if L > 1 else 0.0) + acts[L - 1].T @ RdO
+    Rd = RdO @ Ws[-1].T + dO @ Vs[-1].T
+    for i in range(L - 2, -1, -1):
+        a = acts[i + 1]
+        RdH = Rd * (1.0 - a * a) - 2.0 * ds[i] * a * Racts[i + 1]
+        Rg[i] = acts[i].T @ RdH + (Racts[i].T @ dHs[i] if i > 0 else 0.0)
+        if i > 0:
+            Rd = RdH @ Ws[i].T + dHs[i] @ Vs[i].T
+    return np.concatenate([np.ravel(g) for g in Rg])
+
+
+# ---------------------------------------------------------------- the instance
 
 def mlp_data(n=512, dim=32, classes=10, noise=0.5, seed=0):
     """The MLP's data: x ~ N(0, I_dim), classes = argmax(x A + noise N(0, 1)) with A ~ N(0, 1) (seeded;
@@ -48,26 +141,16 @@ def mlp_init(widths=(32, 64, 64, 10), seed=0):
                            for a, b in zip(widths[:-1], widths[1:])])
 
 
-def _layer_table(shapes):
-    out, off = [], 0
-    for (a, b) in shapes:
-        out.append((off, a, b))
-        off += a * b
-    return np.asarray(out, dtype=np.int64)
+class MLPProblem(Problem):
+    """The tanh MLP (module docstring): data ``X``, ``Y``, ``widths``, geometry ``layers`` (rows ``(offset, rows,
+    cols)``) and ``blocks`` (offsets); its NumPy ``loss_grad`` is what the driver ``kernels.steepest`` calls."""
 
-
-class EoSProblem(Problem):
-    """A problem the ``steepest`` kernel evaluates: ``model`` (0 quadratic, 1 MLP), data ``H`` or ``X``,
-    ``Y``, geometry ``layers`` (rows ``(offset, rows, cols)``) and ``blocks`` (offsets)."""
-
-    def attach(self, model, H, X, Y, layers, blocks, widths=None):
-        self.model = int(model)
-        self.H = np.ascontiguousarray(H, dtype=np.float64)
+    def attach(self, X, Y, widths, layers, blocks):
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.widths = widths
         self.layers = np.ascontiguousarray(layers, dtype=np.int64)
         self.blocks = np.ascontiguousarray(blocks, dtype=np.int64)
-        self.widths = widths
         return self
 
     @property
@@ -78,6 +161,10 @@ class EoSProblem(Problem):
     def block_sizes(self):
         return np.diff(self.blocks).tolist()
 
+    def loss_grad(self, w):
+        """``(f(w), grad f(w))`` (``w`` a float64 vector; no conversion: the driver's step)."""
+        return loss_grad(w, self.X, self.Y, self.widths)
+
     def value(self, x):
         return self.value_grad(x)[0]
 
@@ -86,11 +173,7 @@ class EoSProblem(Problem):
 
     def value_grad(self, x):
         """``(f(x), grad f(x))``."""
-        x = self._x(x)
-        if self.model == MLP:
-            return mlp_np.loss_grad(x, self.X, self.Y, self.widths)
-        g = self.H @ x
-        return 0.5 * float(x @ g), g
+        return loss_grad(self._x(x), self.X, self.Y, self.widths)
 
     def client_value(self, i, x):
         return self.value(x)
@@ -99,53 +182,17 @@ class EoSProblem(Problem):
         return self.grad(x)
 
     def hvp(self, x, v):
-        """``H(x) v`` exactly (the quadratic's H; the MLP's R-operator)."""
-        if self.model == QUADRATIC:
-            return self.H @ np.asarray(v, dtype=np.float64)
-        return mlp_np.hvp(self._x(x), np.asarray(v, dtype=np.float64), self.X, self.Y, self.widths)
+        """``H(x) v`` exactly (the R-operator)."""
+        return hvp(self._x(x), np.asarray(v, dtype=np.float64), self.X, self.Y, self.widths)
 
     def hvp_at(self, x):
-        """``v -> H(x) v`` for a fixed ``x`` (the MLP's passes at ``x`` computed once)."""
-        if self.model == QUADRATIC:
-            return lambda v: self.H @ np.asarray(v, dtype=np.float64)
-        return mlp_np.hvp_at(self._x(x), self.X, self.Y, self.widths)
+        """``v -> H(x) v`` for a fixed ``x`` (the passes at ``x`` computed once)."""
+        return hvp_at(self._x(x), self.X, self.Y, self.widths)
 
     def layer_list(self, x):
         """The layer matrices of ``x`` (views)."""
         x = np.asarray(x)
         return [x[o:o + a * b].reshape(a, b) for o, a, b in self.layers]
-
-
-@register_problem("psd-quadratic", [
-    Param("d", 6, "dimension", kind="int", low=1, high=4096),
-    Param("cond", 10.0, "condition number lambda_max/lambda_min of H", low=1.0),
-    Param("lam_max", 1.0, "largest eigenvalue of H", low=0.0, low_open=True),
-    Param("seed", 0, "seed of the eigenvectors (Haar) and of the default start", kind="int", low=0),
-    Param("m", 0, "rows of the matrix view of w for the spectral methods (m x d/m; 0: the column d x 1)",
-          kind="int", low=0, high=4096),
-    Param("block", 1, "block size of greedy block CD (contiguous blocks; the last may be shorter)",
-          kind="int", low=1, high=4096),
-], reference="DERIVED (Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002: quadratic stability theory)")
-def psd_quadratic_problem(d, cond, lam_max, seed, m, block):
-    """``f(w) = 1/2 w^T H w``, ``H = Q diag(lam) Q^T`` with eigenvalues log-spaced in ``[lam_max/cond,
-    lam_max]``; default start a seeded random unit vector (all eigendirections present). DERIVED."""
-    rows = d if m == 0 else m
-    if d % rows:
-        raise TheoryBenchError(f"parameter 'm' must divide d = {d} (the matrix view is m x d/m), got {m}")
-    H = psd_quadratic(d, seed=seed, cond=cond, lam_max=lam_max)
-    rng = np.random.default_rng(seed + 7)
-    w0 = rng.normal(size=d)
-    w0 /= np.linalg.norm(w0)
-    blocks = np.unique(np.r_[np.arange(0, d, block), d])
-    S_block = max(np.linalg.eigvalsh(H[a:b, a:b])[-1] for a, b in zip(blocks[:-1], blocks[1:]))
-    p = EoSProblem("psd-quadratic", FAMILY_EOS, np.array([[d, cond, lam_max, seed, rows, block]], dtype=float), d,
-                   w0, constants={
-                       "f_star": Constant(0.0, "closed form"),
-                       "lambda_max": Constant(float(lam_max), "closed form (the construction)"),
-                       "S_block": Constant(float(S_block), "closed form: the block l1,2 ball's extreme points "
-                                           "are unit vectors inside one block, so S = max_b lambda_max(H_bb)"),
-                   })
-    return p.attach(QUADRATIC, H, np.zeros((1, 1)), np.zeros((1, 1)), _layer_table([(rows, d // rows)]), blocks)
 
 
 @register_problem("tanh-mlp", [
@@ -163,8 +210,8 @@ def tanh_mlp_problem(n, dim, classes, width, hidden, noise, seed):
     the layers (DERIVED choice)."""
     widths = (dim,) + (width,) * hidden + (classes,)
     X, Y = mlp_data(n=n, dim=dim, classes=classes, noise=noise, seed=seed)
-    layers = _layer_table(mlp_np.shapes(widths))
-    D = mlp_np.n_params(widths)
-    p = EoSProblem("tanh-mlp", FAMILY_EOS, np.array([[n, dim, classes, width, hidden, noise, seed]], dtype=float),
+    layers = layer_table(shapes(widths))
+    D = n_params(widths)
+    p = MLPProblem("tanh-mlp", FAMILY_EOS, np.array([[n, dim, classes, width, hidden, noise, seed]], dtype=float),
                    D, mlp_init(widths, seed=seed), constants={})
-    return p.attach(MLP, np.zeros((1, 1)), X, Y, layers, np.r_[layers[:, 0], D], widths=widths)
+    return p.attach(X, Y, widths, layers, np.r_[layers[:, 0], D])

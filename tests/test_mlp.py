@@ -1,8 +1,8 @@
-"""The tanh MLP kernel (theorybench.kernels.mlp): gradients and HVPs against finite differences."""
+"""The tanh MLP model (problems/eos_mlp.py): gradients and HVPs against finite differences."""
 import numpy as np
 
+import problems.eos_mlp as K
 from problems.eos_mlp import mlp_data, mlp_init
-from theorybench.kernels import mlp as K
 
 W = (5, 7, 6, 3)
 

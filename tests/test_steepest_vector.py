@@ -22,6 +22,7 @@ import pytest
 
 import theorybench as tb
 from theorybench.algorithms import get_algorithm
+from theorybench.runner import algorithm_for
 
 from legacy_steepest_kernel import legacy_run
 
@@ -54,6 +55,8 @@ def _check_stats(a, st):
 
 
 def _compare(alg, h, p, x0, steps, seed, record, target=0.5):
+    # the vector template: the registered vector method, or for gd the variant that runs steepest-gd
+    assert algorithm_for(alg, p).kernel == ("theorybench.methods.steepest_vector" if alg == "gd" else "vector")
     a = tb.run(p, alg, steps=steps, seed=seed, x0=x0, record=record, target=target, stats=STATS, **h)
     x, loss, gn, st = legacy_run(alg, get_algorithm(alg).resolve(h), p.x0 if x0 is None else x0, seed, steps,
                                  record, target, H=p.H, layers=p.layers, blocks=p.blocks)
@@ -128,6 +131,21 @@ def test_negative_target_and_sweep_identical():
                 _same(s.loss[i, j, k], loss, "loss")
 
 
+def test_gd_elsewhere_is_the_single_machine_gd():
+    """``gd`` on psd-quadratic runs steepest-gd (random schedule on stream 0, as the former kernel); on the
+    other vector instances it is still the single-machine gd of methods.first_order_vector (stream 2^21)."""
+    from theorybench.declare import get_vector_method
+    from theorybench.rng import uniform01
+    for name in ("monomial", "linear-system"):
+        assert algorithm_for("gd", tb.make_problem(name)).kernel == "vector"
+    assert get_vector_method("gd").step.py_func.__module__ == "theorybench.methods.first_order_vector"
+    p = tb.make_problem("psd-quadratic", d=1, lam_max=1.0)
+    r = tb.run(p, "gd", steps=1, x0=[1.0], seed=4, eta=0.5, schedule="random", record=[0, 1])
+    assert r.x[-1, 0] == 1.0 - 0.5 * (1.0 - uniform01(4, 0, 0)) * 1.0
+    with pytest.raises(tb.TheoryBenchError, match="cannot run problem"):
+        tb.run("tanh-mlp", "muon", steps=1)
+
+
 # ---------------------------------------------------------------- the MLP (the NumPy driver)
 
 def _mlp(**kw):
@@ -136,6 +154,7 @@ def _mlp(**kw):
 
 
 def _compare_mlp(alg, h, p, legacy_p, steps, seed, record, target=0.0, x0=None):
+    assert algorithm_for(alg, p).kernel == "steepest"  # the NumPy driver
     a = tb.run(p, alg, steps=steps, seed=seed, record=record, target=target, x0=x0, **h)
     x, loss, gn, st = legacy_run(alg, get_algorithm(alg).resolve(h), p.x0 if x0 is None else x0, seed, steps,
                                  record, target, mlp=legacy_p)

@@ -1,9 +1,13 @@
-"""Steepest descent in a norm and momentum GD on the edge-of-stability instances (kernel
-``theorybench.kernels.steepest``; Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002; the norms:
-docs/conventions.md, section "Non-Euclidean geometry"). Every method takes a step schedule by name:
-``constant`` (eta), ``power`` (eta/(t+1)^power), ``polyak`` ((f - f_lower)/||g||_* for the normalized
-methods, /||g||_*^2 for the others, capped at alpha_max), ``random`` (eta u_t, u_t uniform on (0, 1],
-counter-based). ``gd`` here is the same method as the single-machine ``gd``, on these instances."""
+"""Steepest descent in a norm and momentum GD for the edge of stability (Islamov, Crawshaw, Cohen, Gower, arXiv
+2603.05002; the norms: docs/conventions.md, section "Non-Euclidean geometry"): the hyperparameters (one
+``Param`` each, shared with ``theorybench.methods.steepest_vector``) and the names on the NumPy driver
+``theorybench.kernels.steepest``, which runs them on models that supply a NumPy gradient (the tanh MLP). On
+vector-template instances (``psd-quadratic``) the same names run the step pieces of
+``theorybench.methods.steepest_vector``; the runner picks the variant whose kernel takes the problem. Every
+method takes a step schedule by name: ``constant`` (eta), ``power`` (eta/(t+1)^power), ``polyak`` ((f -
+f_lower)/||g||_* for the normalized methods, /||g||_*^2 for the others, capped at alpha_max), ``random`` (eta u_t,
+u_t uniform on (0, 1], counter-based). ``gd`` here is the same method as the single-machine ``gd``, on these
+instances."""
 from ..algorithms import CHOICE_CODES, Algorithm, register_algorithm
 from ..kernels.muon import SCHEDULES
 from ..params import Param
