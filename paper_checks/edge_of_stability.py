@@ -1,8 +1,9 @@
 """Non-Euclidean GD operates at the edge of stability (Islamov, Crawshaw, Cohen, Gower, arXiv 2603.05002) and
 Cohen et al. (ICLR 2021): claims ES-1..ES-4.
 
-Every run goes through the registered algorithms (kernel ``theorybench.kernels.steepest``) on the registered
-problems ``psd-quadratic`` and ``tanh-mlp`` (problems/eos_mlp.py); the sharpness along a run is computed from
+Every run goes through the registered algorithms (``theorybench.methods.steepest_vector`` on the vector-template
+family ``psd-quadratic``, problems/psd_quadratic.py; the NumPy driver ``theorybench.kernels.steepest`` on
+``tanh-mlp``, problems/eos_mlp.py); the sharpness along a run is computed from
 its recorded iterates (``theorybench.sharpness.sharpness_along``).
 """
 from dataclasses import replace

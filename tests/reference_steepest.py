@@ -1,7 +1,7 @@
-"""Plain NumPy references of the steepest kernel's algorithms (the oracle for ``theorybench.kernels.steepest``),
-written from docs/conventions.md's geometry table (section "Non-Euclidean geometry") and PyTorch's SGD-momentum
-pseudocode, with the model's
-gradient given as a function ``grad(w) -> (f, g)``."""
+"""Plain NumPy references of the edge-of-stability methods (the oracle for ``theorybench.methods.steepest_vector``
+on the vector template and for the NumPy driver ``theorybench.kernels.steepest``), written from
+docs/conventions.md's geometry table (section "Non-Euclidean geometry") and PyTorch's SGD-momentum pseudocode,
+with the model's gradient given as a function ``grad(w) -> (f, g)``."""
 import numpy as np
 
 

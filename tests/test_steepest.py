@@ -1,5 +1,6 @@
-"""The steepest kernel (edge-of-stability methods) against the NumPy references (tests/reference_steepest.py),
-the problems psd-quadratic and tanh-mlp, one algorithm name on two kernels, the sharpness along a run,
+"""The edge-of-stability methods (``methods.steepest_vector`` on the vector template for psd-quadratic, the NumPy
+driver ``kernels.steepest`` for tanh-mlp) against the NumPy references (tests/reference_steepest.py), the
+problems psd-quadratic and tanh-mlp, one algorithm name on several kernels, the sharpness along a run,
 and the CLI."""
 import json
 import subprocess
@@ -95,7 +96,7 @@ def test_problems_geometry_and_constants():
 
 
 def test_one_name_two_kernels():
-    """``gd`` runs the single-machine kernel on a polynomial and the steepest kernel on the quadratic, through
+    """``gd`` runs the single-machine gd on a polynomial and steepest-gd on the quadratic, through
     run, sweep, run_batch, search and crossing_rounds."""
     from theorybench.runner import run_batch, sweep
     from theorybench.scaling import crossing_rounds
