@@ -1,8 +1,9 @@
 """Muon and the non-Euclidean methods of Parshakova, Khaled, Crawshaw, Garrigos, Gower (arXiv 2605.08980) on
 the vector template (``theorybench.declare_vector``): the names and hyperparameters of
-``theorybench.methods.muon``, one step piece per method (no dispatch on a method code), run on every
-instance whose family has the matrix layout of ``problems/muon_counterexample.py`` (the sizes ``rows`` and
-``cols``: W is m x n = rows x cols, flattened row-major into x).
+``theorybench.methods.muon``, one step body ``mu_step`` for the nine methods (each method's step piece calls
+it with its variant code as a constant, pruned when Numba compiles the piece: no dispatch in the step loop),
+run on every instance whose family has the matrix layout of ``problems/muon_counterexample.py`` (the sizes
+``rows`` and ``cols``: W is m x n = rows x cols, flattened row-major into x).
 
 Notation: ``G_t`` the oracle's subgradient at W_t (``theorybench.oracle.gradient``), momentum ``M_t = b M_{t-1}
 + (1-b) G_t`` with ``M_{-1} = 0`` (``M_t = G_t`` for the methods without b), step ``alpha_t`` from the schedule::
@@ -104,38 +105,9 @@ def mu_momentum(M, G, beta):
 
 # ---------------------------------------------------------------- the steps
 
-@njit(cache=True)
-def muon_polar_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
-    gradient(prob, x, G)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_nuc(G, A), True)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    n = A.shape[1]
-    for j in range(x.shape[0]):
-        A[j // n, j % n] = M[j]
-    svd_polar(A, D)
-    for j in range(x.shape[0]):
-        x[j] -= alpha * D[j // n, j % n]
-
-
-@njit(cache=True)
-def muon_ns_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta, ns_steps):
-    gradient(prob, x, G)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_nuc(G, A), True)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    n = A.shape[1]
-    for j in range(x.shape[0]):
-        A[j // n, j % n] = M[j]
-    ns_polar(A, ns_steps, D)
-    for j in range(x.shape[0]):
-        x[j] -= alpha * D[j // n, j % n]
+# the variants of the one step body ``mu_step`` (each method's step piece passes its own as a literal)
+MU_MUON, MU_MUON_NS, MU_SIGNED_MOMENTUM, MU_SIGN_DESCENT, MU_SUBGRADIENT, MU_EF, MU_EF_MUON, MU_MUONMAX, MU_MOMO = \
+    range(9)
 
 
 @njit(cache=True, inline="always")
@@ -146,41 +118,6 @@ def mu_sign_update(x, V, alpha):
             x[j] -= alpha
         elif v < 0.0:
             x[j] += alpha
-
-
-@njit(cache=True)
-def signed_momentum_step(x, t, seed, prob, G, M, alpha0, schedule, power, f_lower, alpha_max, beta):
-    gradient(prob, x, G)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_l1(G), True)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    mu_sign_update(x, M, alpha)
-
-
-@njit(cache=True)
-def sign_descent_step(x, t, seed, prob, G, alpha0, schedule, power, f_lower, alpha_max):
-    gradient(prob, x, G)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_l1(G), True)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    mu_sign_update(x, G, alpha)
-
-
-@njit(cache=True)
-def subgradient_step(x, t, seed, prob, G, alpha0, schedule, power, f_lower, alpha_max):
-    gradient(prob, x, G)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_fro(G), False)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    for j in range(x.shape[0]):
-        x[j] -= alpha * G[j]
 
 
 @njit(cache=True, inline="always")
@@ -197,57 +134,9 @@ def mu_ef_update(x, V, E, A, D, alpha):
         x[j] -= dl
 
 
-@njit(cache=True)
-def ef_step(x, t, seed, prob, G, E, A, D, alpha0, schedule, power, f_lower, alpha_max):
-    gradient(prob, x, G)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_nuc(G, A), False)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    mu_ef_update(x, G, E, A, D, alpha)
-
-
-@njit(cache=True)
-def ef_muon_step(x, t, seed, prob, G, M, E, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
-    gradient(prob, x, G)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_nuc(G, A), False)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    mu_ef_update(x, M, E, A, D, alpha)
-
-
-@njit(cache=True)
-def muonmax_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
-    gradient(prob, x, G)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, value(prob, x) - f_lower,
-                            mu_nuc(G, A), False)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
-    n = A.shape[1]
-    for j in range(x.shape[0]):
-        A[j // n, j % n] = M[j]
-    nuc, k = svd_polar(A, D)
-    scale = alpha * nuc
-    for j in range(x.shape[0]):
-        x[j] -= scale * D[j // n, j % n]
-
-
-@njit(cache=True)
-def momo_step(x, t, seed, prob, G, M, avg, alpha0, schedule, power, f_lower, alpha_max, beta):
-    """``avg = (fbar, gbar)``."""
-    gradient(prob, x, G)
-    f = value(prob, x)
-    mu_momentum(M, G, beta)
-    if schedule == MU_POLYAK:
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, f - f_lower, mu_fro(G), False)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
+@njit(cache=True, inline="always")
+def mu_momo_update(x, G, M, avg, f, f_lower, alpha, beta):
+    """Momo with ``avg = (fbar, gbar)`` and ``d = M``."""
     gx = 0.0
     for j in range(x.shape[0]):
         gx += G[j] * x[j]
@@ -263,6 +152,108 @@ def momo_step(x, t, seed, prob, G, M, avg, alpha0, schedule, power, f_lower, alp
         tau = min(alpha, max(avg[0] - f_lower + dx - avg[1], 0.0) / dd)
     for j in range(x.shape[0]):
         x[j] -= tau * M[j]
+
+
+@njit(cache=True, inline="always")
+def mu_step(variant, x, t, seed, prob, G, M, E, A, D, avg, alpha0, schedule, power, f_lower, alpha_max, beta,
+            ns_steps):
+    """One step of every method (module docstring); ``variant``: one of the ``MU_*`` codes. Each method's step
+    piece below calls it with its code as a constant: Numba prunes the other variants' branches after inlining
+    (``inline="always"``), before typing, so there is no dispatch in the step loop and an array a variant
+    never touches may be ``None``. The methods without momentum pass ``M = G`` (``M_t = G_t``)."""
+    gradient(prob, x, G)
+    momo = variant == MU_MOMO
+    f = value(prob, x) if momo else 0.0
+    if not (variant == MU_SIGN_DESCENT or variant == MU_SUBGRADIENT or variant == MU_EF):
+        mu_momentum(M, G, beta)
+    if schedule == MU_POLYAK:
+        gap = f - f_lower if momo else value(prob, x) - f_lower
+        if variant == MU_SIGNED_MOMENTUM or variant == MU_SIGN_DESCENT:
+            dual = mu_l1(G)
+        elif variant == MU_SUBGRADIENT or momo:
+            dual = mu_fro(G)
+        else:
+            dual = mu_nuc(G, A)
+        normalized = (variant == MU_MUON or variant == MU_MUON_NS or variant == MU_SIGNED_MOMENTUM
+                      or variant == MU_SIGN_DESCENT)
+        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, gap, dual, normalized)
+    else:
+        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
+    if variant == MU_MUON or variant == MU_MUON_NS or variant == MU_MUONMAX:  # W <- W - scale polar(M_t)
+        n = A.shape[1]
+        for j in range(x.shape[0]):
+            A[j // n, j % n] = M[j]
+        if variant == MU_MUON_NS:
+            ns_polar(A, ns_steps, D)
+            scale = alpha
+        else:
+            nuc, k = svd_polar(A, D)
+            scale = alpha * nuc if variant == MU_MUONMAX else alpha
+        for j in range(x.shape[0]):
+            x[j] -= scale * D[j // n, j % n]
+    elif variant == MU_SIGNED_MOMENTUM or variant == MU_SIGN_DESCENT:
+        mu_sign_update(x, M, alpha)
+    elif variant == MU_SUBGRADIENT:
+        for j in range(x.shape[0]):
+            x[j] -= alpha * M[j]
+    elif variant == MU_EF or variant == MU_EF_MUON:
+        mu_ef_update(x, M, E, A, D, alpha)
+    else:
+        mu_momo_update(x, G, M, avg, f, f_lower, alpha, beta)
+
+
+# the step pieces: their argument names choose the state and hyperparameters the template passes; inlined
+# into the composed kernel's step loop
+
+@njit(cache=True, inline="always")
+def muon_polar_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
+    mu_step(MU_MUON, x, t, seed, prob, G, M, None, A, D, None, alpha0, schedule, power, f_lower, alpha_max, beta, 0)
+
+
+@njit(cache=True, inline="always")
+def muon_ns_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta, ns_steps):
+    mu_step(MU_MUON_NS, x, t, seed, prob, G, M, None, A, D, None, alpha0, schedule, power, f_lower, alpha_max, beta,
+            ns_steps)
+
+
+@njit(cache=True, inline="always")
+def signed_momentum_step(x, t, seed, prob, G, M, alpha0, schedule, power, f_lower, alpha_max, beta):
+    mu_step(MU_SIGNED_MOMENTUM, x, t, seed, prob, G, M, None, None, None, None, alpha0, schedule, power, f_lower,
+            alpha_max, beta, 0)
+
+
+@njit(cache=True, inline="always")
+def sign_descent_step(x, t, seed, prob, G, alpha0, schedule, power, f_lower, alpha_max):
+    mu_step(MU_SIGN_DESCENT, x, t, seed, prob, G, G, None, None, None, None, alpha0, schedule, power, f_lower,
+            alpha_max, 0.0, 0)
+
+
+@njit(cache=True, inline="always")
+def subgradient_step(x, t, seed, prob, G, alpha0, schedule, power, f_lower, alpha_max):
+    mu_step(MU_SUBGRADIENT, x, t, seed, prob, G, G, None, None, None, None, alpha0, schedule, power, f_lower,
+            alpha_max, 0.0, 0)
+
+
+@njit(cache=True, inline="always")
+def ef_step(x, t, seed, prob, G, E, A, D, alpha0, schedule, power, f_lower, alpha_max):
+    mu_step(MU_EF, x, t, seed, prob, G, G, E, A, D, None, alpha0, schedule, power, f_lower, alpha_max, 0.0, 0)
+
+
+@njit(cache=True, inline="always")
+def ef_muon_step(x, t, seed, prob, G, M, E, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
+    mu_step(MU_EF_MUON, x, t, seed, prob, G, M, E, A, D, None, alpha0, schedule, power, f_lower, alpha_max, beta, 0)
+
+
+@njit(cache=True, inline="always")
+def muonmax_step(x, t, seed, prob, G, M, A, D, alpha0, schedule, power, f_lower, alpha_max, beta):
+    mu_step(MU_MUONMAX, x, t, seed, prob, G, M, None, A, D, None, alpha0, schedule, power, f_lower, alpha_max, beta, 0)
+
+
+@njit(cache=True, inline="always")
+def momo_step(x, t, seed, prob, G, M, avg, alpha0, schedule, power, f_lower, alpha_max, beta):
+    """``avg = (fbar, gbar)``."""
+    mu_step(MU_MOMO, x, t, seed, prob, G, M, None, None, None, avg, alpha0, schedule, power, f_lower, alpha_max, beta,
+            0)
 
 
 # ---------------------------------------------------------------- the methods
