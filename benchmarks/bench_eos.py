@@ -10,8 +10,8 @@ at every recorded iterate the sharpness lambda_max of the Hessian by Lanczos (``
 products. Each engine is timed in two parts: the GD loop, the sharpness along the run; and the total.
 
 Engines, measured in one run:
-(0)  theorybench: ``theorybench.runner.run(prob, "gd", steps=T, eta=0.5, record=...)`` (the ``steepest``
-     Numba kernel) then ``theorybench.sharpness.sharpness_along(prob, r)`` (eigsh on the problem's exact
+(0)  theorybench: ``theorybench.runner.run(prob, "gd", steps=T, eta=0.5, record=...)`` (the NumPy driver
+     ``theorybench.kernels.steepest`` over the problem's NumPy ``loss_grad``) then ``theorybench.sharpness.sharpness_along(prob, r)`` (eigsh on the problem's exact
      R-operator HVPs, NumPy/BLAS).
 (a)  PyTorch on the CPU, float64, ``torch.set_num_threads`` = the Numba thread count: the same data and
      initial weights (copied from ``prob.X``, ``prob.Y``, ``prob.x0``), the GD loop written as a researcher
