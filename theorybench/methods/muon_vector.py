@@ -82,19 +82,13 @@ def mu_fro(G):
     return np.sqrt(dual)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mu_nuc(G, A):
     """``||G||_nuc`` (``A``: the m x n buffer that receives G)."""
     n = A.shape[1]
     for j in range(G.shape[0]):
         A[j // n, j % n] = G[j]
     return nuclear(A)
-
-
-@njit(cache=True, inline="always")
-def mu_fixed(schedule, alpha0, power, alpha_max, t, seed):
-    """``alpha_t`` of the constant, power and random schedules."""
-    return mu_schedule(schedule, alpha0, power, alpha_max, t, seed, 0.0, 0.0, True)
 
 
 @njit(cache=True, inline="always")
@@ -120,7 +114,7 @@ def mu_sign_update(x, V, alpha):
             x[j] += alpha
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mu_ef_update(x, V, E, A, D, alpha):
     """``P = alpha V + E``; ``Delta = (||P||_nuc / rank P) polar(P)``; ``W <- W - Delta``; ``E <- P - Delta``."""
     n = A.shape[1]
@@ -134,7 +128,7 @@ def mu_ef_update(x, V, E, A, D, alpha):
         x[j] -= dl
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mu_momo_update(x, G, M, avg, f, f_lower, alpha, beta):
     """Momo with ``avg = (fbar, gbar)`` and ``d = M``."""
     gx = 0.0
@@ -166,6 +160,8 @@ def mu_step(variant, x, t, seed, prob, G, M, E, A, D, avg, alpha0, schedule, pow
     f = value(prob, x) if momo else 0.0
     if not (variant == MU_SIGN_DESCENT or variant == MU_SUBGRADIENT or variant == MU_EF):
         mu_momentum(M, G, beta)
+    gap = 0.0
+    dual = 0.0
     if schedule == MU_POLYAK:
         gap = f - f_lower if momo else value(prob, x) - f_lower
         if variant == MU_SIGNED_MOMENTUM or variant == MU_SIGN_DESCENT:
@@ -174,11 +170,9 @@ def mu_step(variant, x, t, seed, prob, G, M, E, A, D, avg, alpha0, schedule, pow
             dual = mu_fro(G)
         else:
             dual = mu_nuc(G, A)
-        normalized = (variant == MU_MUON or variant == MU_MUON_NS or variant == MU_SIGNED_MOMENTUM
-                      or variant == MU_SIGN_DESCENT)
-        alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, gap, dual, normalized)
-    else:
-        alpha = mu_fixed(schedule, alpha0, power, alpha_max, t, seed)
+    normalized = (variant == MU_MUON or variant == MU_MUON_NS or variant == MU_SIGNED_MOMENTUM
+                  or variant == MU_SIGN_DESCENT)
+    alpha = mu_schedule(schedule, alpha0, power, alpha_max, t, seed, gap, dual, normalized)
     if variant == MU_MUON or variant == MU_MUON_NS or variant == MU_MUONMAX:  # W <- W - scale polar(M_t)
         n = A.shape[1]
         for j in range(x.shape[0]):
