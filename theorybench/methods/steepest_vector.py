@@ -61,7 +61,7 @@ def sd_schedule(schedule, eta, power, alpha_max, t, seed, gap, dual, normalized)
     return schedule_step(schedule, eta, power, alpha_max, t, seed, 0, gap, dual, normalized)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sd_eta(schedule, eta, power, f_lower, alpha_max, t, seed, prob, x, dual, normalized):
     """:func:`sd_schedule` with the Polyak gap ``f(w_t) - f_lower`` from the oracle (evaluated for Polyak only)."""
     if schedule == SD_POLYAK:
@@ -139,7 +139,7 @@ def sd_polar_direction(g, layers, out, scaled):
     return nuc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sd_apply(x, D, e):
     for j in range(x.shape[0]):
         x[j] -= e * D[j]
