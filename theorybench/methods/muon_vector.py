@@ -157,13 +157,13 @@ def mu_step(variant, x, t, seed, prob, G, M, E, A, D, avg, alpha0, schedule, pow
     never touches may be ``None``. The methods without momentum pass ``M = G`` (``M_t = G_t``)."""
     gradient(prob, x, G)
     momo = variant == MU_MOMO
-    f = value(prob, x) if momo else 0.0
+    f = value(prob, x) if momo or schedule == MU_POLYAK else 0.0
     if not (variant == MU_SIGN_DESCENT or variant == MU_SUBGRADIENT or variant == MU_EF):
         mu_momentum(M, G, beta)
     gap = 0.0
     dual = 0.0
     if schedule == MU_POLYAK:
-        gap = f - f_lower if momo else value(prob, x) - f_lower
+        gap = f - f_lower
         if variant == MU_SIGNED_MOMENTUM or variant == MU_SIGN_DESCENT:
             dual = mu_l1(G)
         elif variant == MU_SUBGRADIENT or momo:
